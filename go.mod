@@ -1,0 +1,3 @@
+module github.com/beamsync/beamsync
+
+go 1.26.0
