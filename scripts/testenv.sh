@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Starts and stops the throwaway database servers beamsync's tests use:
+# PostgreSQL with logical replication and MariaDB with a row binlog, each in
+# its own data directory under .testenv/, on its own port. Installs the Debian
+# packages when the server binaries are missing.
+#
+#   scripts/testenv.sh start   # prints the environment to export (also in .testenv/env)
+#   scripts/testenv.sh stop
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=${BEAMSYNC_TESTENV_DIR:-$root/.testenv}
+pg_port=${BEAMSYNC_PG_PORT:-55432}
+my_port=${BEAMSYNC_MYSQL_PORT:-33306}
+
+log() { echo "testenv: $*" >&2; }
+
+pg_bin() {
+  local d
+  for d in /usr/lib/postgresql/*/bin; do
+    [ -x "$d/initdb" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+ensure_packages() {
+  local need=()
+  pg_bin >/dev/null || need+=(postgresql)
+  command -v mariadbd >/dev/null || command -v mysqld >/dev/null || need+=(mariadb-server)
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq "${need[@]}" >&2
+  fi
+}
+
+as_user() { # run as a system user (initdb and mariadbd refuse root)
+  local u=$1; shift
+  if [ "$(id -u)" = 0 ]; then runuser -u "$u" -- "$@"; else "$@"; fi
+}
+
+start_pg() {
+  local bin; bin=$(pg_bin)
+  local d=$dir/pg sock=$dir/pg-sock
+  if [ -f "$d/postmaster.pid" ] && as_user postgres "$bin/pg_ctl" -D "$d" status >/dev/null 2>&1; then
+    log "postgres already running on $pg_port"; return 0
+  fi
+  rm -rf "$d" "$sock"; mkdir -p "$d" "$sock"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$d" "$sock"
+  chmod 700 "$d"
+  as_user postgres "$bin/initdb" -D "$d" -A trust -U postgres --no-sync -E UTF8 --locale=C.UTF-8 >"$dir/pg-initdb.log" 2>&1 \
+    || { cat "$dir/pg-initdb.log" >&2; exit 1; }
+  as_user postgres "$bin/pg_ctl" -D "$d" -l "$d/server.log" -w -t 60 \
+    -o "-p $pg_port -k $sock -c listen_addresses=127.0.0.1 -c wal_level=logical -c max_replication_slots=20 -c max_wal_senders=20 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB" \
+    start >/dev/null || { cat "$d/server.log" >&2; exit 1; }
+  log "postgres ready on 127.0.0.1:$pg_port"
+}
+
+stop_pg() {
+  local bin; bin=$(pg_bin) || return 0
+  [ -d "$dir/pg" ] && as_user postgres "$bin/pg_ctl" -D "$dir/pg" stop -m immediate >/dev/null 2>&1 || true
+}
+
+mysql_cli() { command -v mariadb || command -v mysql; }
+mysqld_bin() { command -v mariadbd || command -v mysqld; }
+
+start_mysql() {
+  local d=$dir/mysql
+  if [ -f "$d/pid" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null; then
+    log "mariadb already running on $my_port"; return 0
+  fi
+  rm -rf "$d"; mkdir -p "$d/data"
+  [ "$(id -u)" = 0 ] && chown -R mysql:mysql "$d"
+  mariadb-install-db --no-defaults --datadir="$d/data" --user=mysql \
+    --auth-root-authentication-method=normal --skip-test-db >"$dir/mysql-install.log" 2>&1 \
+    || { cat "$dir/mysql-install.log" >&2; exit 1; }
+  nohup "$(mysqld_bin)" --no-defaults --user=mysql --datadir="$d/data" --socket="$d/s.sock" \
+    --pid-file="$d/pid" --port="$my_port" --bind-address=127.0.0.1 --server-id=1 \
+    --log-bin="$d/data/binlog" --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
+    --innodb-flush-log-at-trx-commit=0 --sync-binlog=0 --max-connections=300 \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
+    >"$d/server.log" 2>&1 &
+  local i
+  for i in $(seq 1 150); do
+    if "$(mysql_cli)" --no-defaults -uroot -h127.0.0.1 -P"$my_port" -e "SELECT 1" >/dev/null 2>&1; then
+      log "mariadb ready on 127.0.0.1:$my_port"; return 0
+    fi
+    sleep 0.2
+  done
+  cat "$d/server.log" >&2
+  log "mariadb did not start"; exit 1
+}
+
+stop_mysql() {
+  local d=$dir/mysql
+  if [ -f "$d/pid" ]; then
+    local pid; pid=$(cat "$d/pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+}
+
+write_env() {
+  cat >"$dir/env" <<ENV
+export BEAMSYNC_TEST_PG_DSN='postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable'
+export BEAMSYNC_TEST_MYSQL_DSN='root@tcp(127.0.0.1:$my_port)/'
+ENV
+  cat "$dir/env"
+}
+
+case "${1:-}" in
+  start)
+    mkdir -p "$dir"
+    ensure_packages
+    start_pg
+    start_mysql
+    write_env
+    ;;
+  stop)
+    stop_pg
+    stop_mysql
+    log "stopped"
+    ;;
+  env)
+    cat "$dir/env"
+    ;;
+  *)
+    echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+esac
