@@ -198,7 +198,7 @@ func (d *Decoder) Value() any {
 	case tagString:
 		return d.String()
 	case tagBytes:
-		return append([]byte(nil), d.raw()...)
+		return clone(d.raw())
 	case tagDecimal:
 		return Decimal(d.String())
 	case tagTime:
@@ -212,7 +212,7 @@ func (d *Decoder) Value() any {
 	case tagInterval:
 		return Interval(d.String())
 	case tagJSON:
-		return JSON(append([]byte(nil), d.raw()...))
+		return JSON(clone(d.raw()))
 	case tagArray:
 		n := d.count()
 		a := make([]any, n)
@@ -242,6 +242,30 @@ func (d *Decoder) Value() any {
 		d.fail(fmt.Errorf("decoding change: unknown value tag %d", t))
 		return nil
 	}
+}
+
+// clone copies b, keeping an empty slice empty rather than nil.
+func clone(b []byte) []byte {
+	c := make([]byte, len(b))
+	copy(c, b)
+	return c
+}
+
+// appendTime appends a time; the zero time stays zero.
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, 0)
+	}
+	b = binary.AppendVarint(append(b, 1), t.Unix())
+	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
+}
+
+func (d *Decoder) time() time.Time {
+	if d.byte() == 0 {
+		return time.Time{}
+	}
+	sec := d.Varint()
+	return time.Unix(sec, int64(d.Uvarint())).UTC()
 }
 
 // count reads a collection length, refusing lengths the input cannot hold.
@@ -335,7 +359,7 @@ func EncodeBatch(bt Batch) []byte {
 		b = AppendValues(b, c.Key)
 		b = AppendValues(b, c.Before)
 		b = AppendValues(b, c.After)
-		b = binary.AppendVarint(b, c.CommitTime.UnixNano())
+		b = appendTime(b, c.CommitTime)
 		b = binary.AppendUvarint(b, uint64(c.Position))
 		b = appendStr(b, c.SourcePos)
 	}
@@ -356,7 +380,7 @@ func DecodeBatch(b []byte) (Batch, error) {
 		c.Key = d.Values()
 		c.Before = d.Values()
 		c.After = d.Values()
-		c.CommitTime = time.Unix(0, d.Varint()).UTC()
+		c.CommitTime = d.time()
 		c.Position = Position(d.Uvarint())
 		c.SourcePos = d.String()
 	}

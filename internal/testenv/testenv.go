@@ -121,7 +121,7 @@ func NewMySQLDB(t testing.TB) string {
 	return cfg.FormatDSN()
 }
 
-// ExecAll runs each statement on a PostgreSQL database.
+// ExecAllPostgres runs each statement (or script) on a PostgreSQL database.
 func ExecAllPostgres(t testing.TB, dsn string, stmts ...string) {
 	t.Helper()
 	ctx := context.Background()
@@ -137,10 +137,16 @@ func ExecAllPostgres(t testing.TB, dsn string, stmts ...string) {
 	}
 }
 
-// ExecAllMySQL runs each statement on a MariaDB database.
+// ExecAllMySQL runs each statement (or script of several statements) on a
+// MariaDB database.
 func ExecAllMySQL(t testing.TB, dsn string, stmts ...string) {
 	t.Helper()
-	db, err := sql.Open("mysql", dsn)
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatalf("parsing %s: %v", dsn, err)
+	}
+	cfg.MultiStatements = true
+	db, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
 		t.Fatalf("opening %s: %v", dsn, err)
 	}
