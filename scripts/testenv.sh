@@ -12,6 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${BEAMSYNC_TESTENV_DIR:-$root/.testenv}
 pg_port=${BEAMSYNC_PG_PORT:-55432}
 my_port=${BEAMSYNC_MYSQL_PORT:-33306}
+dyn_port=${BEAMSYNC_DYNAMODB_PORT:-4567}
 
 log() { echo "testenv: $*" >&2; }
 
@@ -102,10 +103,45 @@ stop_mysql() {
   fi
 }
 
+# DynamoDB: dynalite from npm (tools/dynalite pins it with a lockfile).
+start_dynalite() {
+  local d=$root/tools/dynalite
+  if [ -f "$dir/dynalite.pid" ] && kill -0 "$(cat "$dir/dynalite.pid")" 2>/dev/null; then
+    log "dynalite already running on $dyn_port"; return 0
+  fi
+  if ! command -v node >/dev/null; then
+    log "installing nodejs and npm"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 && apt-get install -y -qq nodejs npm >&2
+  fi
+  if [ ! -x "$d/node_modules/.bin/dynalite" ]; then
+    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
+  nohup "$d/node_modules/.bin/dynalite" --host 127.0.0.1 --port "$dyn_port" \
+    --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 >"$dir/dynalite.log" 2>&1 &
+  echo $! >"$dir/dynalite.pid"
+  local i
+  for i in $(seq 1 100); do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$dyn_port") 2>/dev/null; then
+      log "dynalite ready on 127.0.0.1:$dyn_port"; return 0
+    fi
+    sleep 0.1
+  done
+  cat "$dir/dynalite.log" >&2; log "dynalite did not start"; exit 1
+}
+
+stop_dynalite() {
+  if [ -f "$dir/dynalite.pid" ]; then
+    kill "$(cat "$dir/dynalite.pid")" 2>/dev/null || true
+    rm -f "$dir/dynalite.pid"
+  fi
+}
+
 write_env() {
   cat >"$dir/env" <<ENV
 export BEAMSYNC_TEST_PG_DSN='postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable'
 export BEAMSYNC_TEST_MYSQL_DSN='root@tcp(127.0.0.1:$my_port)/'
+export BEAMSYNC_TEST_DYNAMODB_ENDPOINT='http://127.0.0.1:$dyn_port'
 ENV
   cat "$dir/env"
 }
@@ -116,11 +152,13 @@ case "${1:-}" in
     ensure_packages
     start_pg
     start_mysql
+    start_dynalite
     write_env
     ;;
   stop)
     stop_pg
     stop_mysql
+    stop_dynalite
     log "stopped"
     ;;
   env)
