@@ -81,3 +81,21 @@ func RowJSON(t *Table, row []any) JSON {
 	}
 	return append(b, '}')
 }
+
+// Field describes one field of a view row: what sinks derive index
+// mappings, table schemas and attribute types from.
+type Field struct {
+	Name     string  `json:"name"`
+	Kind     Kind    `json:"kind"`
+	Nullable bool    `json:"nullable"`
+	Fields   []Field `json:"fields,omitempty"` // of a nested object (KindObject)
+	// Elem is the kind of an array's elements (KindArray), KindAny if mixed or unknown.
+	Elem Kind `json:"elem,omitempty"`
+}
+
+// ViewSchema is what a sink knows of a view: its name, key and fields.
+type ViewSchema struct {
+	Name   string   `json:"name"`
+	Key    []string `json:"key"`
+	Fields []Field  `json:"fields"`
+}
