@@ -1,0 +1,67 @@
+// Package file is beamsync's file sink: every view becomes a JSON-lines file
+// <dir>/<view>.jsonl, one object per line (change.AppendJSON of the record's
+// Doc), sorted by view key and holding one line per key.
+//
+// The package is plain Go; the Beam DoFns call it in two steps:
+//
+//  1. Workers feed the records of a view to a [RunWriter] (Add), which
+//     buffers up to Config.SpillRows records, sorts them and spills them as a
+//     run: a binary file in <dir>/.runs/<view>/ with a random name, holding
+//     only the winning record of each key. Flush (at the end of a bundle)
+//     returns the paths of the runs written.
+//  2. One [Commit] per view merges all the runs (a k-way merge over a heap,
+//     in several passes beyond 64 runs) into the view file and removes them.
+//
+// Memory is bounded by SpillRows (and 256 MiB of buffered rows), whatever the
+// number of rows: the sort is an external merge sort.
+//
+// # Invariants
+//
+//   - One line per key: the record with the greatest Position wins; if it
+//     is a delete, the key is absent. Among equal positions a delete wins,
+//     then the record whose JSON row is greater (bytewise): the file does not
+//     depend on the order in which records arrive, how they were split into
+//     bundles or runs, or how often a record was replayed.
+//   - Lines are sorted by key in change.CompareKeys order.
+//   - The view file is replaced atomically: Commit writes a temporary file in
+//     dir, fsyncs it, renames it over <view>.jsonl and fsyncs dir. A reader,
+//     or a crash, sees the old view or the new one.
+//   - Replace mode: the view becomes exactly the committed runs' rows.
+//     Upsert mode: the existing view is merged in as the oldest input.
+//   - Versions: <dir>/.state/<view>.versions records, for every key ever
+//     committed, its winning position and whether it is deleted (a
+//     tombstone). Upsert reads it alongside the view, so an update older
+//     than a delete does not resurrect the row and a stale update never
+//     overwrites a newer one. Tombstones are kept forever (a replace commit
+//     starts afresh). The sidecar is a sorted binary file streamed during
+//     the merge (never loaded whole): frames of key, position and flags,
+//     with a footer holding the size and CRC-32C of the view file it
+//     describes. Upsert refuses a view file that does not match its sidecar
+//     (edited by hand) rather than guess.
+//   - The sidecar is installed in three renames (versions -> .next, view,
+//     .next -> versions); the next Commit completes or undoes an
+//     installation that a crash interrupted, by checking the view file
+//     against the staged sidecar's footer.
+//   - Commit removes the runs it merged only once the view is installed; a
+//     failed Commit can be retried with the same runs. Runs listed twice
+//     are merged once. Commits of one view must not run concurrently.
+//   - Run, versions and dead-letter run files end with an end marker and a
+//     footer counting their frames: a file truncated by a crash is refused.
+//
+// # Keys
+//
+// Keys made of nil, bool, int64, text, time.Time and []byte components are
+// stored in an order-preserving byte form and compared with bytes.Compare
+// (with their first 16 bytes kept beside the sort slice); any other key
+// (uint64, float64, Decimal, JSON, ...) is stored with change.AppendValues,
+// decoded once and compared with change.CompareKeys. Both forms order keys
+// exactly as change.CompareKeys does.
+//
+// # Dead letters
+//
+// A job's dead letters go to <dir>/_dead_letters.jsonl, one JSON object per
+// line with change.DeadLetter's field names (key and row embedded as JSON),
+// sorted by view, position, key and reason, through the same run + commit
+// scheme ([DeadLetterWriter], [CommitDeadLetters]). Identical lines are
+// written once. Replace mode replaces the file; upsert mode merges into it.
+package file

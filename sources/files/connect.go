@@ -1,0 +1,386 @@
+package files
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beamsync/beamsync/change"
+)
+
+// connectSchema is a Kafka Connect schema as the JSON converter writes it
+// (the "schema" part of a Debezium event).
+type connectSchema struct {
+	Type       string            `json:"type"`
+	Name       string            `json:"name"`
+	Optional   bool              `json:"optional"`
+	Field      string            `json:"field"`
+	Fields     []*connectSchema  `json:"fields"`
+	Items      *connectSchema    `json:"items"`
+	Keys       *connectSchema    `json:"keys"`
+	Values     *connectSchema    `json:"values"`
+	Parameters map[string]string `json:"parameters"`
+}
+
+// field returns the schema of the named struct field, or nil.
+func (s *connectSchema) field(name string) *connectSchema {
+	if s == nil {
+		return nil
+	}
+	for _, f := range s.Fields {
+		if f.Field == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// typeName is the column type a schema stands for: its logical name, else
+// its type.
+func (s *connectSchema) typeName() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return s.Type
+}
+
+// Logical types (Kafka Connect's and Debezium's).
+const (
+	lDecimal        = "org.apache.kafka.connect.data.Decimal"
+	lDate           = "org.apache.kafka.connect.data.Date"
+	lTime           = "org.apache.kafka.connect.data.Time"
+	lTimestamp      = "org.apache.kafka.connect.data.Timestamp"
+	dVarDecimal     = "io.debezium.data.VariableScaleDecimal"
+	dJSON           = "io.debezium.data.Json"
+	dDate           = "io.debezium.time.Date"
+	dTime           = "io.debezium.time.Time"
+	dMicroTime      = "io.debezium.time.MicroTime"
+	dNanoTime       = "io.debezium.time.NanoTime"
+	dZonedTime      = "io.debezium.time.ZonedTime"
+	dTimestamp      = "io.debezium.time.Timestamp"
+	dMicroTimestamp = "io.debezium.time.MicroTimestamp"
+	dNanoTimestamp  = "io.debezium.time.NanoTimestamp"
+	dZonedTimestamp = "io.debezium.time.ZonedTimestamp"
+	dMicroDuration  = "io.debezium.time.MicroDuration"
+	dInterval       = "io.debezium.time.Interval"
+)
+
+// unavailable is the placeholder Debezium sends for a value it does not
+// have (an unchanged TOASTed column in PostgreSQL), as text and as bytes.
+var unavailable = []string{`"__debezium_unavailable_value"`, `"X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ=="`}
+
+func isUnavailable(raw []byte) bool {
+	return len(raw) > 0 && raw[0] == '"' && (string(raw) == unavailable[0] || string(raw) == unavailable[1])
+}
+
+// kind is the value kind a schema decodes to.
+func (s *connectSchema) kind() change.Kind {
+	switch s.Name {
+	case lDecimal, dVarDecimal:
+		return change.KindDecimal
+	case lDate, dDate:
+		return change.KindDate
+	case lTime, dTime, dMicroTime, dNanoTime, dZonedTime:
+		return change.KindTime
+	case lTimestamp, dTimestamp, dMicroTimestamp, dNanoTimestamp, dZonedTimestamp:
+		return change.KindTimestamp
+	case dMicroDuration, dInterval:
+		return change.KindInterval
+	case dJSON:
+		return change.KindJSON
+	}
+	switch s.Type {
+	case "int8", "int16", "int32", "int64":
+		return change.KindInt
+	case "float32", "float64", "float", "double":
+		return change.KindFloat
+	case "boolean":
+		return change.KindBool
+	case "string":
+		return change.KindString
+	case "bytes":
+		return change.KindBytes
+	case "array":
+		return change.KindArray
+	case "struct", "map":
+		return change.KindObject
+	}
+	return change.KindAny
+}
+
+// convert decodes a JSON value by its schema.
+func (s *connectSchema) convert(raw json.RawMessage) (any, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	switch s.Name {
+	case lDecimal:
+		if raw[0] != '"' { // some converters write decimals as numbers
+			return change.Decimal(canonicalDecimal(string(raw))), nil
+		}
+		scale, err := strconv.Atoi(s.Parameters["scale"])
+		if err != nil {
+			return nil, fmt.Errorf("decimal without a valid scale parameter (%q)", s.Parameters["scale"])
+		}
+		b, err := base64Value(raw)
+		if err != nil {
+			return nil, err
+		}
+		return decimalFromBytes(b, scale), nil
+	case dVarDecimal:
+		var v struct {
+			Scale int    `json:"scale"`
+			Value []byte `json:"value"`
+		}
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("variable-scale decimal: %v", err)
+		}
+		return decimalFromBytes(v.Value, v.Scale), nil
+	case lDate, dDate:
+		days, err := intValue(raw)
+		return change.Date(time.Unix(days*86400, 0).UTC().Format("2006-01-02")), err
+	case lTime, dTime:
+		ms, err := intValue(raw)
+		return timeOfDay(ms * 1e6), err
+	case dMicroTime:
+		us, err := intValue(raw)
+		return timeOfDay(us * 1e3), err
+	case dNanoTime:
+		ns, err := intValue(raw)
+		return timeOfDay(ns), err
+	case lTimestamp, dTimestamp:
+		ms, err := intValue(raw)
+		return time.UnixMilli(ms).UTC(), err
+	case dMicroTimestamp:
+		us, err := intValue(raw)
+		return time.UnixMicro(us).UTC(), err
+	case dNanoTimestamp:
+		ns, err := intValue(raw)
+		return time.Unix(0, ns).UTC(), err
+	case dZonedTimestamp:
+		str, err := stringValue(raw)
+		if err != nil {
+			return nil, err
+		}
+		t, err := time.Parse(time.RFC3339Nano, str)
+		if err != nil {
+			return nil, fmt.Errorf("zoned timestamp %q: %v", str, err)
+		}
+		return t.UTC(), nil
+	case dZonedTime:
+		str, err := stringValue(raw)
+		if strings.HasSuffix(str, "Z") {
+			str = strings.TrimSuffix(str, "Z") + "+00:00"
+		}
+		return change.TimeOfDay(str), err
+	case dMicroDuration:
+		us, err := intValue(raw)
+		return microDuration(us), err
+	case dInterval:
+		str, err := stringValue(raw)
+		return change.Interval(str), err
+	case dJSON:
+		str, err := stringValue(raw)
+		return change.JSON(str), err
+	}
+	switch s.Type {
+	case "int8", "int16", "int32", "int64":
+		return intValue(raw)
+	case "float32", "float64", "float", "double":
+		return floatValue(raw)
+	case "boolean":
+		var b bool
+		err := json.Unmarshal(raw, &b)
+		return b, err
+	case "string":
+		return stringValue(raw)
+	case "bytes":
+		return base64Value(raw)
+	case "struct":
+		return s.convertStruct(raw)
+	case "array":
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, fmt.Errorf("array: %v", err)
+		}
+		out := make([]any, len(items))
+		for i, it := range items {
+			var err error
+			if s.Items != nil {
+				out[i], err = s.Items.convert(it)
+			} else {
+				out[i], err = plainValue(it)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case "map":
+		if raw[0] != '{' { // maps with non-string keys: an array of pairs
+			return plainValue(raw)
+		}
+		fields, err := decodeObject(raw)
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]any, len(fields))
+		for _, f := range fields {
+			if s.Values != nil {
+				m[f.name], err = s.Values.convert(f.raw)
+			} else {
+				m[f.name], err = plainValue(f.raw)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	}
+	return plainValue(raw)
+}
+
+// convertStruct decodes a nested struct into an ordered change.Doc, in the
+// schema's field order.
+func (s *connectSchema) convertStruct(raw json.RawMessage) (any, error) {
+	fields, err := decodeObject(raw)
+	if err != nil {
+		return nil, err
+	}
+	doc := &change.Doc{}
+	for _, fs := range s.Fields {
+		var v any
+		if i := indexField(fields, fs.Field); i >= 0 {
+			if v, err = fs.convert(fields[i].raw); err != nil {
+				return nil, fmt.Errorf("%s: %w", fs.Field, err)
+			}
+		}
+		doc.Names = append(doc.Names, fs.Field)
+		doc.Values = append(doc.Values, v)
+	}
+	return doc, nil
+}
+
+func intValue(raw []byte) (int64, error) {
+	i, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("want an integer, got %s", truncate(raw))
+	}
+	return i, nil
+}
+
+func floatValue(raw []byte) (float64, error) {
+	if raw[0] == '"' { // NaN and infinities
+		s, err := stringValue(raw)
+		switch {
+		case err != nil:
+		case s == "NaN":
+			return math.NaN(), nil
+		case s == "Infinity":
+			return math.Inf(1), nil
+		case s == "-Infinity":
+			return math.Inf(-1), nil
+		}
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil {
+		return 0, fmt.Errorf("want a number, got %s", truncate(raw))
+	}
+	return f, nil
+}
+
+func stringValue(raw []byte) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("want a string, got %s", truncate(raw))
+	}
+	return s, nil
+}
+
+func base64Value(raw []byte) ([]byte, error) {
+	s, err := stringValue(raw)
+	if err != nil {
+		return nil, err
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("bytes: not base64: %q", s)
+	}
+	return b, nil
+}
+
+// decimalFromBytes renders a Kafka Connect decimal: the unscaled value as
+// big-endian two's complement bytes, and the scale.
+func decimalFromBytes(b []byte, scale int) change.Decimal {
+	v := new(big.Int).SetBytes(b)
+	if len(b) > 0 && b[0]&0x80 != 0 {
+		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
+	}
+	neg := v.Sign() < 0
+	digits := v.Abs(v).String()
+	switch {
+	case scale < 0:
+		digits += strings.Repeat("0", -scale)
+	case scale > 0:
+		if len(digits) <= scale {
+			digits = strings.Repeat("0", scale-len(digits)+1) + digits
+		}
+		digits = digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
+	}
+	if neg {
+		digits = "-" + digits
+	}
+	return change.Decimal(digits)
+}
+
+// timeOfDay renders nanoseconds since midnight as "15:04:05.999999999"
+// (fraction only when not zero; 24:00:00 stays as is).
+func timeOfDay(ns int64) change.TimeOfDay {
+	if ns < 0 {
+		ns = 0
+	}
+	s := ns / 1e9
+	b := fmt.Appendf(nil, "%02d:%02d:%02d", s/3600, s/60%60, s%60)
+	if frac := ns % 1e9; frac != 0 {
+		b = append(b, strings.TrimRight(fmt.Sprintf(".%09d", frac), "0")...)
+	}
+	return change.TimeOfDay(b)
+}
+
+// microDuration renders a duration in microseconds in ISO 8601:
+// "PT1H2M3.5S", "-PT30S", "PT0S".
+func microDuration(us int64) change.Interval {
+	var b strings.Builder
+	if us < 0 {
+		b.WriteByte('-')
+		us = -us
+	}
+	b.WriteString("PT")
+	h, m, s, frac := us/3_600_000_000, us/60_000_000%60, us/1_000_000%60, us%1_000_000
+	if h > 0 {
+		fmt.Fprintf(&b, "%dH", h)
+	}
+	if m > 0 {
+		fmt.Fprintf(&b, "%dM", m)
+	}
+	if s > 0 || frac > 0 || (h == 0 && m == 0) {
+		fmt.Fprintf(&b, "%d", s)
+		if frac > 0 {
+			b.WriteString(strings.TrimRight(fmt.Sprintf(".%06d", frac), "0"))
+		}
+		b.WriteByte('S')
+	}
+	return change.Interval(b.String())
+}
+
+func truncate(raw []byte) string {
+	if len(raw) > 40 {
+		return string(raw[:40]) + "..."
+	}
+	return string(raw)
+}

@@ -1,0 +1,270 @@
+package files
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beamsync/beamsync/change"
+)
+
+// envelope is one Debezium change event, in any of the shapes a line may
+// hold: the bare payload {"op":..., "before":..., ...}, the converter's
+// {"schema":..., "payload":...}, or a key/value pair {"key":..., "value":...}
+// whose parts are either of those.
+type envelope struct {
+	tombstone bool
+
+	op            string
+	before, after json.RawMessage
+	schema        *connectSchema // the value's envelope schema, or nil
+	src           source
+	tsMs          int64
+	hasTs         bool
+
+	key       []field        // the key part's fields, or nil
+	keySchema *connectSchema // the key part's schema, or nil
+}
+
+// source holds the fields of the event's source block that beamsync uses.
+type source struct {
+	db, schema, table string
+	lsn               string
+	file              string
+	pos, row          string
+	tsMs              int64
+	hasTs             bool
+}
+
+// schemaCache parses each distinct schema text once.
+type schemaCache map[string]*connectSchema
+
+func (c schemaCache) get(raw json.RawMessage) (*connectSchema, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	if s, ok := c[string(raw)]; ok {
+		return s, nil
+	}
+	s := new(connectSchema)
+	if err := json.Unmarshal(raw, s); err != nil {
+		return nil, fmt.Errorf("bad schema: %v", err)
+	}
+	c[string(raw)] = s
+	return s, nil
+}
+
+func get(fields []field, name string) json.RawMessage {
+	if i := indexField(fields, name); i >= 0 {
+		return fields[i].raw
+	}
+	return nil
+}
+
+func has(fields []field, name string) bool { return indexField(fields, name) >= 0 }
+
+// isWrapper reports whether an object is the converter's {"schema", "payload"}.
+func isWrapper(fields []field) bool {
+	if !has(fields, "payload") {
+		return false
+	}
+	for _, f := range fields {
+		if f.name != "schema" && f.name != "payload" {
+			return false
+		}
+	}
+	return true
+}
+
+// parseEnvelope parses one line of a Debezium file.
+func parseEnvelope(text []byte, cache schemaCache) (*envelope, error) {
+	if string(bytes.TrimSpace(text)) == "null" {
+		return &envelope{tombstone: true}, nil
+	}
+	top, err := decodeObject(text)
+	if err != nil {
+		return nil, err
+	}
+	e := &envelope{}
+	value := text
+	switch {
+	case has(top, "op") || has(top, "before") || has(top, "after"):
+	case isWrapper(top):
+	case has(top, "value") || has(top, "key"):
+		if err := e.parseKey(get(top, "key"), cache); err != nil {
+			return nil, err
+		}
+		value = get(top, "value")
+		if isNull(value) || string(bytes.TrimSpace(value)) == `""` {
+			return &envelope{tombstone: true}, nil
+		}
+		if top, err = decodeObject(value); err != nil {
+			return nil, fmt.Errorf("value: %w", err)
+		}
+	default:
+		return nil, errors.New("not a Debezium event: no op, payload or value")
+	}
+	payload := top
+	if isWrapper(top) {
+		if e.schema, err = cache.get(get(top, "schema")); err != nil {
+			return nil, err
+		}
+		p := get(top, "payload")
+		if isNull(p) {
+			return &envelope{tombstone: true}, nil
+		}
+		if payload, err = decodeObject(p); err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+	}
+	return e, e.parsePayload(payload)
+}
+
+func (e *envelope) parseKey(raw json.RawMessage, cache schemaCache) error {
+	if isNull(raw) {
+		return nil
+	}
+	fields, err := decodeObject(raw)
+	if err != nil {
+		return fmt.Errorf("key: %w", err)
+	}
+	if isWrapper(fields) {
+		if e.keySchema, err = cache.get(get(fields, "schema")); err != nil {
+			return fmt.Errorf("key: %w", err)
+		}
+		p := get(fields, "payload")
+		if isNull(p) {
+			return nil
+		}
+		if fields, err = decodeObject(p); err != nil {
+			return fmt.Errorf("key payload: %w", err)
+		}
+	}
+	e.key = fields
+	return nil
+}
+
+func (e *envelope) parsePayload(p []field) error {
+	if op := get(p, "op"); !isNull(op) {
+		if err := json.Unmarshal(op, &e.op); err != nil {
+			return fmt.Errorf("op is not a string: %s", truncate(op))
+		}
+	} else {
+		return errors.New("missing op")
+	}
+	e.before, e.after = get(p, "before"), get(p, "after")
+	if isNull(e.before) {
+		e.before = nil
+	}
+	if isNull(e.after) {
+		e.after = nil
+	}
+	for _, raw := range []json.RawMessage{e.before, e.after} {
+		if raw != nil && raw[0] != '{' {
+			return fmt.Errorf("before and after must be objects, got %s", truncate(raw))
+		}
+	}
+	if ts := get(p, "ts_ms"); !isNull(ts) {
+		v, err := intValue(ts)
+		if err != nil {
+			return fmt.Errorf("ts_ms: %w", err)
+		}
+		e.tsMs, e.hasTs = v, true
+	}
+	if src := get(p, "source"); !isNull(src) {
+		fields, err := decodeObject(src)
+		if err != nil {
+			return fmt.Errorf("source: %w", err)
+		}
+		e.src = parseSource(fields)
+	}
+	return nil
+}
+
+func parseSource(fields []field) source {
+	text := func(name string) string {
+		raw := get(fields, name)
+		if isNull(raw) {
+			return ""
+		}
+		if raw[0] == '"' {
+			s, _ := stringValue(raw)
+			return s
+		}
+		return string(raw)
+	}
+	s := source{db: text("db"), schema: text("schema"), table: text("table"), lsn: text("lsn"),
+		file: text("file"), pos: text("pos"), row: text("row")}
+	if ts, err := strconv.ParseInt(text("ts_ms"), 10, 64); err == nil {
+		s.tsMs, s.hasTs = ts, true
+	}
+	return s
+}
+
+// imageSchema returns the schema of the before or after image.
+func (e *envelope) imageSchema(name string) *connectSchema { return e.schema.field(name) }
+
+// commitTime is the source's commit time, else the event's time.
+func (e *envelope) commitTime(fallback time.Time) time.Time {
+	switch {
+	case e.src.hasTs:
+		return time.UnixMilli(e.src.tsMs).UTC()
+	case e.hasTs:
+		return time.UnixMilli(e.tsMs).UTC()
+	}
+	return fallback
+}
+
+// Binlog positions are packed into 64 bits (see doc.go).
+const (
+	binlogSeqBits = 20
+	binlogPosBits = 32
+	binlogRowBits = 12
+)
+
+// position computes the change's Position: source.lsn when present, else
+// the MySQL binlog coordinates (file, pos, row) packed, else the line.
+func (e *envelope) position(line int64) (change.Position, error) {
+	if e.src.lsn != "" {
+		lsn, err := strconv.ParseUint(e.src.lsn, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("source.lsn %q is not an unsigned integer", e.src.lsn)
+		}
+		return change.Position(lsn), nil
+	}
+	if e.src.file != "" && e.src.pos != "" {
+		return packBinlog(e.src.file, e.src.pos, e.src.row)
+	}
+	return change.Position(line), nil
+}
+
+// packBinlog packs MySQL binlog coordinates: the file's sequence number
+// (the digits after its last dot) in the top 20 bits, the byte offset in
+// the next 32 and the row within the event in the low 12 (rows beyond 4095
+// share 4095).
+func packBinlog(file, pos, row string) (change.Position, error) {
+	i := strings.LastIndexByte(file, '.')
+	seq, err := strconv.ParseUint(file[i+1:], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("source.file %q does not end in a binlog sequence number", file)
+	}
+	if seq >= 1<<binlogSeqBits {
+		return 0, fmt.Errorf("source.file %q: sequence number beyond %d", file, 1<<binlogSeqBits-1)
+	}
+	off, err := strconv.ParseUint(pos, 10, 64)
+	if err != nil || off >= 1<<binlogPosBits {
+		return 0, fmt.Errorf("source.pos %q is not an offset below 2^%d", pos, binlogPosBits)
+	}
+	var r uint64
+	if row != "" {
+		if r, err = strconv.ParseUint(row, 10, 64); err != nil {
+			return 0, fmt.Errorf("source.row %q is not an unsigned integer", row)
+		}
+	}
+	r = min(r, 1<<binlogRowBits-1)
+	return change.Position(seq<<(binlogPosBits+binlogRowBits) | off<<binlogRowBits | r), nil
+}

@@ -1,0 +1,233 @@
+package files
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beamsync/beamsync/change"
+)
+
+const dbzOrders = "../../testdata/files/debezium/orders.jsonl"
+
+func TestDebeziumFixture(t *testing.T) {
+	cfg := Config{Path: dbzOrders, Format: FormatDebezium}
+	tables, batches, dead := readAll(t, cfg)
+	if len(tables) != 1 {
+		t.Fatalf("tables %+v", tables)
+	}
+	tb := tables[0]
+	if tb.Database != "shop" || tb.Schema != "public" || tb.Name != "orders" || tb.QualifiedName() != "public.orders" {
+		t.Errorf("table %+v", tb)
+	}
+	// Kinds from the schema where events carry one; merged with the plain
+	// values of the schemaless events (decimal + float stay decimal; a
+	// timestamp seen as a string elsewhere makes any).
+	want := "id:int customer_id:int total:decimal status:string ordered_at:any shipped_at:any? delivery_date:any? meta:json? paid:bool weight_kg:float? receipt:bytes?"
+	if got := columns(tb); got != want {
+		t.Errorf("columns\n got %s\nwant %s", got, want)
+	}
+	if !reflect.DeepEqual(tb.KeyNames(), []string{"id"}) {
+		t.Errorf("key %v", tb.KeyNames())
+	}
+	if got := tb.Columns[2].Type; got != "org.apache.kafka.connect.data.Decimal" {
+		t.Errorf("total type %s", got)
+	}
+
+	// The malformed line is dead-lettered; tombstones are skipped.
+	if len(dead) != 1 {
+		t.Fatalf("dead letters %+v", dead)
+	}
+	if d := dead[0]; d.Stage != change.StageDecode || d.SourcePos != dbzOrders+":8" || !strings.Contains(d.Reason, "invalid JSON") || d.Position != 8 {
+		t.Errorf("dead letter %+v", d)
+	}
+
+	cs := changes(batches)
+	var got []string
+	for _, c := range cs {
+		got = append(got, c.Op.String()+itoa(int(c.Key[0].(int64)))+"@"+c.Position.String())
+	}
+	if g, w := strings.Join(got, " "), "r1@23000000 r2@23000000 c3@23001000 u1@23002000 d2@23003000 u3@23004000 c4@23005000"; g != w {
+		t.Fatalf("changes %s\nwant %s", g, w)
+	}
+	r1, r2, c3, u1, d2, u3 := cs[0], cs[1], cs[2], cs[3], cs[4], cs[5]
+	check := func(what string, got, want any) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %#v, want %#v", what, got, want)
+		}
+	}
+	// With a schema: decimals from base64 + scale, zoned timestamps in UTC,
+	// dates, JSON, bytes, micro-timestamps.
+	check("r1 total", value(t, tb, r1.After, "total"), change.Decimal("12.50"))
+	check("r1 ordered_at", value(t, tb, r1.After, "ordered_at"), time.Date(2024, 3, 1, 8, 15, 0, 5e8, time.UTC))
+	check("r1 meta", value(t, tb, r1.After, "meta"), change.JSON(`{"channel": "web", "coupon": null}`))
+	check("r1 weight", value(t, tb, r1.After, "weight_kg"), 1.25)
+	check("r1 paid", value(t, tb, r1.After, "paid"), true)
+	check("r1 commit time", r1.CommitTime, time.UnixMilli(1709280000000).UTC())
+	check("r1 before", r1.Before, []any(nil))
+	check("r2 total", value(t, tb, r2.After, "total"), change.Decimal("-5.00"))
+	check("r2 receipt", value(t, tb, r2.After, "receipt"), []byte("\x00\x01PDF\xff"))
+	check("r2 shipped_at", value(t, tb, r2.After, "shipped_at"), nil)
+	check("c3 total", value(t, tb, c3.After, "total"), change.Decimal("1234567890.12"))
+	check("c3 delivery_date", value(t, tb, c3.After, "delivery_date"), change.Date("2024-03-18"))
+	check("c3 ordered_at", value(t, tb, c3.After, "ordered_at"), time.Date(2024, 3, 5, 17, 0, 0, 0, time.UTC))
+	// Without a schema: plain JSON values (numbers widened to the column's
+	// decimal kind, exactly).
+	check("u1 total", value(t, tb, u1.After, "total"), change.Decimal("15.75"))
+	check("u1 before total", value(t, tb, u1.Before, "total"), change.Decimal("12.5"))
+	check("u1 shipped_at", value(t, tb, u1.After, "shipped_at"), int64(1709900000000000))
+	check("u1 ordered_at", value(t, tb, u1.After, "ordered_at"), "2024-03-01T08:15:00.5Z")
+	// The delete, from a key/value pair with schemas.
+	check("d2 key", d2.Key, []any{int64(2)})
+	check("d2 after", d2.After, []any(nil))
+	check("d2 before status", value(t, tb, d2.Before, "status"), "refunded")
+	check("d2 row", d2.Row()[0], int64(2))
+	// An unavailable (TOASTed) value is Unchanged; the key part has no schema.
+	check("u3 key", u3.Key, []any{int64(3)})
+	if v := value(t, tb, u3.After, "meta"); !change.IsUnchanged(v) {
+		t.Errorf("u3 meta = %#v, want Unchanged", v)
+	}
+	check("u3 total", value(t, tb, u3.After, "total"), change.Decimal("1234567890.12"))
+}
+
+func TestDebeziumShapesAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "events.jsonl",
+		// MySQL coordinates, without schema; two tables.
+		`{"op":"c","after":{"id":1,"v":"a"},"source":{"db":"inv","table":"t1","file":"mysql-bin.000003","pos":4015,"row":0,"ts_ms":1000}}`,
+		`{"op":"c","after":{"id":2,"v":"b"},"source":{"db":"inv","table":"t1","file":"mysql-bin.000003","pos":4015,"row":1}}`,
+		`{"op":"u","before":{"id":1,"v":"a"},"after":{"id":1,"v":"c"},"source":{"db":"inv","table":"t1","file":"mysql-bin.000004","pos":4,"row":0},"ts_ms":2000}`,
+		`{"key":{"k":"x"},"value":{"op":"c","after":{"k":"x"},"source":{"db":"inv","table":"t2","file":"mysql-bin.000004","pos":100}}}`,
+		// Errors: unknown op, missing after, delete without before or key,
+		// not an event, bad binlog file, unknown table.
+		`{"op":"t","source":{"db":"inv","table":"t1"}}`,
+		`{"op":"c","after":null,"source":{"db":"inv","table":"t1"}}`,
+		`{"op":"d","before":null,"source":{"db":"inv","table":"t1"}}`,
+		`{"hello":"world"}`,
+		`{"op":"c","after":{"id":3},"source":{"db":"inv","table":"t1","file":"binlog","pos":1}}`,
+		// A delete with only a key part, and a position from the line.
+		`{"key":{"id":2},"value":{"op":"d","before":null,"source":{"db":"inv","table":"t1"}}}`,
+		// An empty value is a tombstone.
+		`{"key":{"id":2},"value":""}`,
+	)
+	tables, batches, dead := readAll(t, Config{Path: p, Format: FormatDebezium, Key: []string{"id"}})
+	// t1 takes its key from the configuration, t2 from its key part.
+	if len(tables) != 2 || !reflect.DeepEqual(tables[0].KeyNames(), []string{"id"}) || !reflect.DeepEqual(tables[1].KeyNames(), []string{"k"}) {
+		t.Fatalf("tables %+v", tables)
+	}
+	var got []string
+	for _, b := range batches {
+		for _, c := range b.Changes {
+			got = append(got, b.Table.Name+":"+c.Op.String()+"@"+c.Position.String())
+		}
+	}
+	pack := func(seq, pos, row uint64) string { return change.Position(seq<<44 | pos<<12 | row).String() }
+	want := []string{"t1:c@" + pack(3, 4015, 0), "t1:c@" + pack(3, 4015, 1), "t1:u@" + pack(4, 4, 0), "t2:c@" + pack(4, 100, 0), "t1:d@10"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("changes\n got %v\nwant %v", got, want)
+	}
+	reasons := []string{`unknown op "t"`, "missing after for op c", "delete without a before image or a key", "not a Debezium event", `source.file "binlog"`}
+	if len(dead) != len(reasons) {
+		t.Fatalf("dead letters %+v", dead)
+	}
+	for i, r := range reasons {
+		if !strings.Contains(dead[i].Reason, r) || dead[i].SourcePos != p+":"+itoa(i+5) {
+			t.Errorf("dead letter %d: %+v, want %q", i, dead[i], r)
+		}
+	}
+	cs := changes(batches)
+	if c := cs[4]; !reflect.DeepEqual(c.Key, []any{int64(2)}) || !change.IsUnchanged(c.Before[1]) || c.Before[0] != int64(2) {
+		t.Errorf("key-only delete %+v", c)
+	}
+	if c := cs[0]; !c.CommitTime.Equal(time.UnixMilli(1000)) {
+		t.Errorf("commit time %v", c.CommitTime)
+	}
+	if c := cs[2]; !c.CommitTime.Equal(time.UnixMilli(2000)) {
+		t.Errorf("commit time %v", c.CommitTime)
+	}
+}
+
+func TestDebeziumTableOverride(t *testing.T) {
+	tables, batches, _ := readAll(t, Config{Path: dbzOrders, Format: FormatDebezium, Table: "orders_copy"})
+	if len(tables) != 1 || tables[0].Name != "orders_copy" || tables[0].Schema != "" || len(changes(batches)) != 7 {
+		t.Fatalf("tables %+v", tables[0])
+	}
+}
+
+func TestConversions(t *testing.T) {
+	cases := []struct {
+		got, want any
+	}{
+		{numberValue("42"), int64(42)},
+		{numberValue("-9223372036854775808"), int64(-9223372036854775808)},
+		{numberValue("18446744073709551615"), uint64(18446744073709551615)},
+		{numberValue("-18446744073709551616"), change.Decimal("-18446744073709551616")},
+		{numberValue("1.5"), 1.5},
+		{numberValue("0.000123456789012345"), 0.000123456789012345},
+		{numberValue("1234567890.1234567"), change.Decimal("1234567890.1234567")},
+		{numberValue("1e400"), change.Decimal("1" + strings.Repeat("0", 400))},
+		{canonicalDecimal("1.25e-3"), "0.00125"},
+		{canonicalDecimal("-12.5E2"), "-1250"},
+		{canonicalDecimal("0.5e1"), "5"},
+		{canonicalDecimal("10.50"), "10.50"},
+		{decimalFromBytes([]byte{0x04, 0xe2}, 2), change.Decimal("12.50")},
+		{decimalFromBytes([]byte{0xfe, 0x0c}, 2), change.Decimal("-5.00")},
+		{decimalFromBytes([]byte{0x05}, 3), change.Decimal("0.005")},
+		{decimalFromBytes([]byte{0x05}, -2), change.Decimal("500")},
+		{decimalFromBytes(nil, 0), change.Decimal("0")},
+		{timeOfDay(0), change.TimeOfDay("00:00:00")},
+		{timeOfDay(86_400e9), change.TimeOfDay("24:00:00")},
+		{timeOfDay(13*3600e9 + 5*60e9 + 7e9 + 5e8), change.TimeOfDay("13:05:07.5")},
+		{microDuration(0), change.Interval("PT0S")},
+		{microDuration(3_723_500_000), change.Interval("PT1H2M3.5S")},
+		{microDuration(-30_000_000), change.Interval("-PT30S")},
+		{microDuration(7_200_000_000), change.Interval("PT2H")},
+	}
+	for i, c := range cases {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("case %d: got %#v, want %#v", i, c.got, c.want)
+		}
+	}
+	s := &connectSchema{Type: "int64", Name: dNanoTimestamp}
+	if v, err := s.convert([]byte("1500000000123456789")); err != nil || v != time.Unix(1500000000, 123456789).UTC() {
+		t.Errorf("nano timestamp %v %v", v, err)
+	}
+	s = &connectSchema{Type: "float64"}
+	if v, err := s.convert([]byte(`"NaN"`)); err != nil || v.(float64) == v.(float64) {
+		t.Errorf("NaN %v %v", v, err)
+	}
+	s = &connectSchema{Type: "struct", Fields: []*connectSchema{{Type: "int32", Field: "b"}, {Type: "string", Field: "a"}}}
+	if v, err := s.convert([]byte(`{"a":"x","b":1}`)); err != nil || !reflect.DeepEqual(v, &change.Doc{Names: []string{"b", "a"}, Values: []any{int64(1), "x"}}) {
+		t.Errorf("struct %#v %v", v, err)
+	}
+	s = &connectSchema{Type: "bytes", Name: lDecimal, Parameters: map[string]string{"scale": "x"}}
+	if _, err := s.convert([]byte(`"AA=="`)); err == nil || !strings.Contains(err.Error(), "scale") {
+		t.Errorf("err %v", err)
+	}
+}
+
+func TestPackBinlogLimits(t *testing.T) {
+	if _, err := packBinlog("mysql-bin.1048576", "1", "0"); err == nil {
+		t.Error("sequence overflow accepted")
+	}
+	if _, err := packBinlog("mysql-bin.000001", "4294967296", "0"); err == nil {
+		t.Error("offset overflow accepted")
+	}
+	a, _ := packBinlog("mysql-bin.000001", "4294967295", "9999")
+	b, _ := packBinlog("mysql-bin.000002", "4", "0")
+	if a >= b || a&0xFFF != 0xFFF {
+		t.Errorf("packing %x %x", a, b)
+	}
+}
+
+func TestDescribeDebeziumCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// Small files finish before the first cancellation check: no error.
+	if _, err := Describe(ctx, Config{Path: dbzOrders, Format: FormatDebezium}); err != nil {
+		t.Fatal(err)
+	}
+}

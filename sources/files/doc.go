@@ -1,0 +1,101 @@
+// Package files is beamsync's file source (the demo's embedded source): it
+// reads JSON-lines snapshots and Debezium change events from files and emits
+// change.Batches. It is plain Go; the Beam wrappers call [Describe] once and
+// [Read] to stream.
+//
+// Config.Path names one file or a glob; the files are read in sorted order as
+// one sequence. A missing file, a glob matching nothing or a directory is an
+// error naming the path. Blank lines are skipped (they still count in line
+// numbers).
+//
+// # Format "jsonl"
+//
+// Each line is one row object; every row becomes a change with op r
+// (snapshot read) of the one table (Config.Table, default the first file's
+// name without extension) keyed by Config.Key.
+//
+//   - Position: the line number across the sorted files, 1-based.
+//   - SourcePos: "file.jsonl:LINE", LINE the line within its file.
+//   - CommitTime: the file's modification time, in UTC.
+//   - Columns are those of the rows, in order of first appearance; a column
+//     absent from a row is NULL there (and the column nullable).
+//
+// # Format "debezium"
+//
+// Each line is a Debezium change event as the Kafka Connect JSON converter
+// writes it: the bare payload {"op", "before", "after", "source", "ts_ms"},
+// the payload with its schema {"schema": ..., "payload": ...}, or a record
+// pair {"key": ..., "value": ...} whose parts have either shape. A tombstone
+// (a null line, or a pair whose value is null or empty) is skipped.
+//
+//   - Op: c, u, d or r; any other op is a dead letter.
+//   - Table: source.db, source.schema and source.table (Table.Database,
+//     Schema, Name), unless Config.Table names one table for all events.
+//   - Key: the event's key part (its fields, in order, name the key
+//     columns), else the row image's Config.Key columns.
+//   - Position: source.lsn when present (PostgreSQL); else the MySQL binlog
+//     coordinates packed into 64 bits (see Binlog positions); without
+//     either, the line number across the files.
+//   - CommitTime: source.ts_ms, else ts_ms, else the file's time.
+//   - SourcePos: "file.jsonl:LINE" (the coordinate of this source).
+//   - Before: for a delete with only a key part, the key columns (the other
+//     columns Unchanged). A column missing from an image is Unchanged (in an
+//     update's after image and in before images) or NULL (creates, reads);
+//     Debezium's "__debezium_unavailable_value" placeholder is Unchanged.
+//
+// # Binlog positions
+//
+// MySQL events carry source.file, pos and row; their Position is
+//
+//	seq << 44 | pos << 12 | row
+//
+// where seq is the number after the file name's last dot ("mysql-bin.000003"
+// → 3; below 2^20, else the event is a dead letter), pos the byte offset of
+// the event in the file (below 2^32, as MySQL's binlog format has it) and row
+// the row within the event (rows beyond 4095 share 4095: such huge row events
+// are rare). The packing orders events by (file, offset, row) as the binlog
+// does, so a later change of a key has a greater position.
+//
+// # Values
+//
+// With a schema, values follow its types: int8-64 → int64, float/double →
+// float64 (NaN and infinities kept), boolean, string, bytes (base64) →
+// []byte, struct → *change.Doc, array → []any, map → map[string]any;
+// org.apache.kafka.connect.data.Decimal (base64 unscaled bytes + scale) and
+// io.debezium.data.VariableScaleDecimal → change.Decimal; Date (days) →
+// change.Date; Time, MicroTime, NanoTime, ZonedTime → change.TimeOfDay;
+// Timestamp (ms), MicroTimestamp, NanoTimestamp, ZonedTimestamp →
+// time.Time in UTC; MicroDuration, Interval → change.Interval;
+// io.debezium.data.Json → change.JSON. Without a schema, values are plain
+// JSON values (below).
+//
+// # Plain JSON values and kinds
+//
+// null → nil, true/false → bool, strings → string (kept as written: a
+// timestamp in a string stays a string, its zone included), objects and
+// arrays → change.JSON (compacted). Numbers are kept exactly
+// (json.Decoder.UseNumber): an integer is int64 (uint64 beyond MaxInt64,
+// change.Decimal beyond that); any other number is float64 when it has at
+// most 15 significant digits, else change.Decimal.
+//
+// Describe reads the files through. A column's kind is the kind of its
+// values; when numbers of several kinds meet, the column is float (decimal
+// if any value is a decimal, or an integer beyond ±2^53 meets a float), and
+// Read converts the column's numbers to that kind exactly (a decimal column
+// keeps each number's text: 10.50 stays "10.50"). Any other mix is KindAny,
+// its values as decoded. Kinds from a schema and from plain values of one
+// column merge the same way. Column.Type is the schema's type (its logical
+// name when it has one), else the kind's name.
+//
+// # Invariants
+//
+//   - Batches hold up to Config.BatchSize changes of one table, in file
+//     order; emit and dead are called only from Read's goroutine.
+//   - Nothing is dropped silently: a line that is not valid JSON, not an
+//     object, not an event, has an unknown op, a create or update without
+//     after, a delete without before or key, a null key, a value that does
+//     not decode, or a column Describe did not see, becomes a dead letter
+//     (Stage "decode", SourcePos "file:LINE", Position the line number,
+//     Row the line, Reason naming the problem) and reading goes on.
+//     Tombstones are the only lines skipped.
+package files
