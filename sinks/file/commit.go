@@ -57,6 +57,10 @@ func commit(cfg Config, view string, runs []string) (Stats, error) {
 	if err := recoverVersions(cfg, view); err != nil {
 		return st, err
 	}
+	// Commits of a view are serialized: temporary files of this view are
+	// left over from an interrupted commit.
+	removeStale(cfg.Dir, "."+view+".jsonl.", ".tmp")
+	removeStale(stateDir(cfg), "."+view+".versions.", ".tmp")
 	merged, temp, err := reduceRuns(runDir(cfg, view), runs)
 	if err != nil {
 		return st, err

@@ -39,6 +39,7 @@ func commitDeadLetters(cfg Config, runs []string) (st Stats, err error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return st, err
 	}
+	removeStale(cfg.Dir, "."+DeadLetterFile+".", ".tmp")
 	ins, err := openDeadLetterRuns(runs)
 	if err != nil {
 		return st, err

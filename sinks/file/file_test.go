@@ -337,10 +337,23 @@ func TestCrashSafety(t *testing.T) {
 	if got := read(t, cfg, "v"); got != lines(`{"id":1,"name":"new","v":3}`) {
 		t.Fatalf("got %s", got)
 	}
+	// Temporary files a real crash would leave are removed by the next
+	// commit of their view (and only of their view).
+	stale := filepath.Join(cfg.Dir, ".v.jsonl.0123456789abcdef01234567.tmp")
+	other := filepath.Join(cfg.Dir, ".v.jsonl.jsonl.0123456789abcdef01234567.tmp")
+	os.WriteFile(stale, []byte("x"), 0o644)
+	os.WriteFile(other, []byte("x"), 0o644)
 	write(t, cfg, "v", row(1, 2, "stale"))
 	if got := read(t, cfg, "v"); got != lines(`{"id":1,"name":"new","v":3}`) {
 		t.Fatalf("got %s", got)
 	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Error("stale temporary file not removed")
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Error("another view's temporary file removed")
+	}
+	os.Remove(other)
 	// No temporary files are left behind.
 	for _, dir := range []string{cfg.Dir, filepath.Join(cfg.Dir, ".state")} {
 		entries, _ := os.ReadDir(dir)

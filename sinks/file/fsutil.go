@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // randomName returns prefix + 24 random hex digits + suffix.
@@ -14,6 +15,27 @@ func randomName(prefix, suffix string) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return prefix + hex.EncodeToString(b[:]) + suffix
+}
+
+// removeStale removes the files of dir named prefix + 24 hex digits +
+// suffix: temporary files that an interrupted commit left behind.
+func removeStale(dir, prefix, suffix string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		mid, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok {
+			continue
+		}
+		if mid, ok = strings.CutSuffix(mid, suffix); !ok || len(mid) != 24 {
+			continue
+		}
+		if _, err := hex.DecodeString(mid); err == nil {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // createUnique creates a new file with a random name in dir.
