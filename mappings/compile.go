@@ -162,7 +162,10 @@ func (c *compiler) errAt(l loc, format string, args ...any) {
 }
 
 func (c *compiler) posLoc(key string) loc {
-	p := c.spec.Pos[key]
+	p, ok := c.spec.Pos[key]
+	if !ok {
+		p = c.spec.root
+	}
 	return loc{line: p.Line, col: p.Column}
 }
 
@@ -313,7 +316,7 @@ func (c *compiler) keys(m *Mapping) {
 	if len(names) == 0 {
 		t := c.table
 		l := c.posLoc("key")
-		if l.line == 0 {
+		if _, ok := c.spec.Pos["key"]; !ok {
 			l = c.posLoc("source")
 		}
 		if len(t.Key) == 0 {

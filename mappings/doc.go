@@ -104,9 +104,10 @@
 //
 // Strings (lengths and positions count characters, so emoji are one each):
 //
-//	upper(s), lower(s)    case mapping (Unicode)
-//	trim(s, chars?)       remove white space (or any of chars) at both ends;
-//	ltrim, rtrim          at the start, at the end
+//	upper(s), lower(s)    case mapping, character by character (Unicode)
+//	trim(s, chars?)       remove white space (or any of chars) at both ends
+//	ltrim(s, chars?)      ... at the start
+//	rtrim(s, chars?)      ... at the end
 //	length(s)             the number of characters
 //	concat(a, ...)        the text of the arguments joined; nulls are skipped; never null
 //	substr(s, start, n?)  SQL substring: start counts from 1
@@ -114,7 +115,8 @@
 //	split(s, sep)         an array of the parts
 //	join(arr, sep?)       the text of the elements joined; nulls are skipped
 //	left(s, n), right(s, n) the first / last n characters (all but the last / first -n)
-//	lpad(s, n, fill?), rpad pad to n characters with fill (a space), or cut to n
+//	lpad(s, n, fill?)     pad on the left to n characters with fill (a space), or cut to n
+//	rpad(s, n, fill?)     pad on the right
 //	regex_match(s, re)    whether the regexp (Go RE2 syntax) matches
 //	regex_replace(s, re, r) replace every match; $1 and ${name} expand groups
 //	regex_extract(s, re, group?) the first match or its group; null when none
@@ -140,7 +142,9 @@
 //	                      clock in zone (UTC); a UTC timestamp
 //	unix_ms(t)            milliseconds since 1970-01-01 UTC
 //	from_unix_ms(ms)      the timestamp of Unix milliseconds
-//	year(t, zone?), month, day  of a timestamp (in zone) or a date, as int
+//	year(t, zone?)        the year of a timestamp (in zone, UTC) or of a date, as int
+//	month(t, zone?)       the month, 1 to 12
+//	day(t, zone?)         the day of the month
 //
 // JSON and hashing:
 //

@@ -157,6 +157,9 @@ func jsonGet(args ...any) (any, error) {
 	default:
 		return walkValue(x, steps), nil
 	}
+	if !json.Valid(raw) {
+		return nil, fmt.Errorf("json_get: invalid JSON")
+	}
 	for _, st := range steps {
 		if raw = stepRaw(raw, st); raw == nil {
 			return nil, nil

@@ -355,4 +355,3 @@ func partHelper(name string, part func(int, time.Month, int) int) *helper {
 		},
 	}
 }
-

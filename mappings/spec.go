@@ -53,6 +53,7 @@ type Spec struct {
 
 	src  *source
 	locs map[string]loc // "where", "key.0", "exclude.1": positions of values
+	root Pos            // the top-level mapping, for errors about missing settings
 }
 
 // Pos is a 1-based line and column in a mapping file.
@@ -163,6 +164,7 @@ func (p *specParser) parse(data []byte) {
 		return
 	}
 	p.parsed = true
+	p.spec.root = Pos{root.Line, root.Column}
 	p.top(root)
 }
 
@@ -344,7 +346,10 @@ type validator struct {
 }
 
 func (v *validator) errAt(key string, format string, args ...any) {
-	p := v.s.Pos[key]
+	p, ok := v.s.Pos[key]
+	if !ok {
+		p = v.s.root
+	}
 	v.errs = append(v.errs, v.s.src.errorf(p.Line, p.Column, format, args...))
 }
 
