@@ -9,11 +9,11 @@ import (
 	"time"
 )
 
-const (
-	// lockWaitTimeout bounds, in seconds, each attempt to lock the captured
-	// tables. While FLUSH TABLES waits (for a long query or an open
-	// transaction on a table), writers and readers of the table queue
-	// behind it, so it must give up early rather than stall the server.
+// lockWaitTimeout bounds, in seconds, each attempt to lock the captured
+// tables. While FLUSH TABLES waits (for a long query or an open transaction
+// on a table), writers and readers of the table queue behind it, so it must
+// give up early rather than stall the server. (Variables for tests.)
+var (
 	lockWaitTimeout = 10
 	lockAttempts    = 3
 )
@@ -61,11 +61,24 @@ func (s *source) establish(ctx context.Context, lock *sql.Conn, readers []*sql.C
 	if _, err := lock.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", lockWaitTimeout)); err != nil {
 		return point{}, fmt.Errorf("mysql: setting lock_wait_timeout on %s: %w", s.srv, err)
 	}
+	var lockID int64
+	if err := lock.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&lockID); err != nil {
+		return point{}, fmt.Errorf("mysql: reading the connection id on %s: %w", s.srv, err)
+	}
 	lockSQL := "FLUSH TABLES " + strings.Join(names, ", ") + " WITH READ LOCK"
 	for attempt := 1; ; attempt++ {
 		_, err := lock.ExecContext(ctx, lockSQL)
 		if err == nil {
 			break
+		}
+		if ctx.Err() != nil {
+			// The driver dropped the connection, but the server may go on
+			// waiting for the lock, and everyone else on the tables with
+			// it, until lock_wait_timeout: stop it now.
+			kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_, _ = readers[0].ExecContext(kctx, "KILL QUERY ?", lockID)
+			cancel()
+			return point{}, context.Cause(ctx)
 		}
 		if serverErrno(err) == erLockWaitTimeout && attempt < lockAttempts {
 			select {

@@ -35,7 +35,8 @@ type SnapshotInfo struct {
 // the readers hand batches over a bounded channel, so a slow emit slows the
 // readers down rather than filling memory. An error of emit or of any
 // reader, or cancelling ctx, stops everything; the first error is returned
-// (with the info gathered so far).
+// (with the info gathered so far). Batches of different tables and chunks
+// arrive in no particular order.
 func Snapshot(ctx context.Context, dsn string, cfg Config, tables []*change.Table, emit func(change.Batch) error) (SnapshotInfo, error) {
 	info := SnapshotInfo{Rows: map[string]int64{}}
 	if err := cfg.validateSizes(); err != nil {

@@ -2,8 +2,10 @@ package mysql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -385,5 +387,57 @@ func TestSnapshotCancelAndEmitError(t *testing.T) {
 	}
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("stopping took %v", d)
+	}
+}
+
+// TestLockWait holds a table in an open transaction: the snapshot must
+// wait for it, give up after its attempts with a clear error, and, when
+// cancelled while waiting, leave the table usable at once.
+func TestLockWait(t *testing.T) {
+	dsn := testenv.NewMySQLDB(t)
+	testenv.ExecAllMySQL(t, dsn, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 1), (2, 2)")
+	db := openDB(t, dsn)
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("UPDATE t SET v = 3 WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Tables: []string{"t"}}
+	tables, err := Describe(context.Background(), dsn, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emit := func(change.Batch) error { return nil }
+
+	defer func(w, a int) { lockWaitTimeout, lockAttempts = w, a }(lockWaitTimeout, lockAttempts)
+	lockWaitTimeout, lockAttempts = 1, 2
+	start := time.Now()
+	_, err = Snapshot(context.Background(), dsn, cfg, tables, emit)
+	if err == nil || !strings.Contains(err.Error(), "could not lock the captured tables") {
+		t.Fatalf("lock timeout: %v", err)
+	}
+	t.Logf("after %v: %v", time.Since(start).Round(time.Millisecond), err)
+
+	lockWaitTimeout = 30
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err = Snapshot(ctx, dsn, cfg, tables, emit)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("cancelled while waiting for the lock: %v", err)
+	}
+	// The abandoned FLUSH must not hold others up.
+	qctx, qcancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer qcancel()
+	if _, err := db.ExecContext(qctx, "UPDATE t SET v = 5 WHERE id = 2"); err != nil {
+		t.Fatalf("writing the table after a cancelled snapshot: %v", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Snapshot(context.Background(), dsn, cfg, tables, emit); err != nil {
+		t.Fatalf("after the transaction ended: %v", err)
 	}
 }
