@@ -234,11 +234,11 @@ func (c *compiler) compile() *Mapping {
 	}
 	if s.Where != "" {
 		l := c.spec.locs["where"]
-		if p := c.expr(s.Where, l, "where", "where"); p != nil {
+		if p := c.expr(s.Where, l, "where", "where", true); p != nil {
 			if !boolish(p.typ) {
 				c.errAt(l, "where: must be a bool expression, got %s", describeType(p.typ))
 			} else {
-				m.where = c.asProgram(p, "where")
+				m.where = p.prog
 			}
 		}
 	}
@@ -273,7 +273,7 @@ func (c *compiler) field(fs FieldSpec, path string) (outField, Field) {
 		of.subNames = slices.Clip(of.subNames)
 		return of, f
 	}
-	p := c.expr(fs.Expr, fs.expr, "field "+of.path, of.path)
+	p := c.expr(fs.Expr, fs.expr, "field "+of.path, of.path, false)
 	if p == nil {
 		return of, f
 	}
@@ -293,17 +293,9 @@ func (c *compiler) field(fs FieldSpec, path string) (outField, Field) {
 			f.Kind = change.KindOf(p.konst)
 		}
 	default:
-		of.prog = c.asProgram(p, of.path)
+		of.prog = p.prog
 	}
 	return of, f
-}
-
-func (c *compiler) asProgram(p *compiled, field string) *program {
-	if p.prog == nil { // a bare column or a constant run as a program (where)
-		return &program{field: field, code: p.code, cols: p.cols}
-	}
-	p.prog.field = field
-	return p.prog
 }
 
 // keys resolves the view key.
@@ -370,7 +362,6 @@ func (c *compiler) keys(m *Mapping) {
 // compiled is the result of compiling one expression.
 type compiled struct {
 	prog    *program // nil for a bare column or a constant
-	code    *vm.Program
 	cols    []int
 	col     int // >= 0: the expression is this column's name
 	konst   any
@@ -382,7 +373,7 @@ type compiled struct {
 var unknownNameRE = regexp.MustCompile(`^unknown name (\S+)`)
 
 // expr compiles one expression; what prefixes error messages.
-func (c *compiler) expr(code string, l loc, what, field string) *compiled {
+func (c *compiler) expr(code string, l loc, what, field string, isWhere bool) *compiled {
 	g := newGuard(c)
 	opts := []expr.Option{
 		expr.Env(c.env),
@@ -407,7 +398,7 @@ func (c *compiler) expr(code string, l loc, what, field string) *compiled {
 		return nil
 	}
 	root := prog.Node()
-	p := &compiled{code: prog, col: -1, typ: root.Type(), notNull: g.notNull[g.root]}
+	p := &compiled{col: -1, typ: root.Type(), notNull: g.notNull[g.root]}
 	if !isUnknown(p.typ) && !storable(p.typ) {
 		c.errAt(l, "%s: a value of type %s cannot be stored in a view", what, p.typ)
 		return nil
@@ -442,14 +433,14 @@ func (c *compiler) expr(code string, l loc, what, field string) *compiled {
 	sort.Ints(p.cols)
 
 	if id, ok := root.(*ast.IdentifierNode); ok {
-		if i, ok := c.envNames[id.Value]; ok && i >= 0 && field != "where" {
+		if i, ok := c.envNames[id.Value]; ok && i >= 0 && !isWhere {
 			p.col = i // copied without running the VM
 			return p
 		}
 	}
 	switch root.(type) {
 	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NilNode, *ast.ConstantNode:
-		if field == "where" {
+		if isWhere {
 			break
 		}
 		v, err := vm.Run(prog, map[string]any{})

@@ -56,8 +56,9 @@ var opValues = map[change.Op]any{change.OpRead: "r", change.OpCreate: "c", chang
 //     old key when the update changed the key (and the before image holds
 //     the columns the key is computed from);
 //   - d: per the deletes setting, a delete of the key computed from the
-//     before image (where is not evaluated), nothing, or (soft) the mapped
-//     before image with _deleted: true.
+//     before image (where is not evaluated; without a before image, from the
+//     change's Key), nothing, or (soft) the mapped before image with
+//     _deleted: true.
 //
 // A row that cannot be mapped returns dst unchanged and a *RowError.
 func (e *Evaluator) Apply(c *change.Change, dst []change.Record) ([]change.Record, error) {
@@ -111,7 +112,11 @@ func (e *Evaluator) Apply(c *change.Change, dst []change.Record) ([]change.Recor
 		if m.deletes == DeletesIgnore {
 			return dst, nil
 		}
-		row, err := e.image(c.Before, "before")
+		before := c.Before
+		if before == nil {
+			before = e.keyImage(c)
+		}
+		row, err := e.image(before, "before")
 		if err != nil {
 			return dst, err
 		}
@@ -146,6 +151,23 @@ func (e *Evaluator) image(row []any, which string) ([]any, error) {
 			which, len(row), e.m.table.QualifiedName(), n)}
 	}
 	return row, nil
+}
+
+// keyImage builds a before image from a change's primary key, for a delete
+// that has no before image: its other columns are Unchanged.
+func (e *Evaluator) keyImage(c *change.Change) []any {
+	t := e.m.table
+	if len(t.Key) == 0 || len(c.Key) != len(t.Key) {
+		return nil
+	}
+	row := make([]any, len(t.Columns))
+	for i := range row {
+		row[i] = change.Unchanged
+	}
+	for i, k := range t.Key {
+		row[k] = c.Key[i]
+	}
+	return row
 }
 
 // load sets the env's values for a row.

@@ -84,6 +84,9 @@ func TestApplyOps(t *testing.T) {
 		// where is not evaluated: status is Unchanged here.
 		expect(t, apply(t, e, &change.Change{Op: change.OpDelete, Before: partial(orderRow(1, nil), 0)}), `DEL [1]`)
 	})
+	t.Run("delete with only the change's key", func(t *testing.T) {
+		expect(t, apply(t, e, &change.Change{Op: change.OpDelete, Key: []any{int64(4)}}), `DEL [4]`)
+	})
 	t.Run("record metadata", func(t *testing.T) {
 		c := &change.Change{Op: change.OpCreate, After: paid, Position: 99, SourcePos: "0/16B3748"}
 		recs, err := e.Apply(c, make([]change.Record, 1, 4))
@@ -316,13 +319,15 @@ fields:
   same: day == "2024-05-01"
   f: float(amount) * 2
   s: string(amount)
+  jeq: json_get(payload, "a.b[1]") == 2.5
+  jin: json_get(payload, "a.b[1]") in [2.5]
 `).NewEvaluator()
 	expect(t, apply(t, e, &change.Change{Op: change.OpCreate, After: orderRow(1, nil)}),
-		`UPS [1] {"id":1,"gt":true,"eq":true,"eqd":true,"lt":true,"within":true,"recent":true,"same":true,"f":25,"s":"12.50"}`)
+		`UPS [1] {"id":1,"gt":true,"eq":true,"eqd":true,"lt":true,"within":true,"recent":true,"same":true,"f":25,"s":"12.50","jeq":true,"jin":true}`)
 	// 38-digit decimals compare exactly.
 	big := change.Decimal("12345678901234567890123456789012345678")
 	expect(t, apply(t, e, &change.Change{Op: change.OpCreate, After: orderRow(2, map[string]any{"amount": big})}),
-		`UPS [2] {"id":2,"gt":true,"eq":false,"eqd":false,"lt":false,"within":false,"recent":true,"same":true,"f":2.4691357802469135e+37,"s":"12345678901234567890123456789012345678"}`)
+		`UPS [2] {"id":2,"gt":true,"eq":false,"eqd":false,"lt":false,"within":false,"recent":true,"same":true,"f":2.4691357802469135e+37,"s":"12345678901234567890123456789012345678","jeq":true,"jin":true}`)
 }
 
 func TestApplySpecials(t *testing.T) {

@@ -349,11 +349,11 @@ func TestParseDecimal(t *testing.T) {
 
 func TestDurationInterval(t *testing.T) {
 	for d, want := range map[time.Duration]string{
-		0:                                    "PT0S",
-		90 * time.Minute:                     "PT1H30M",
-		-1500 * time.Millisecond:             "-PT1.5S",
-		26*time.Hour + 3*time.Second + 1:     "PT26H3.000000001S",
-		time.Duration(math.MinInt64):         "-PT2562047H47M16.854775808S",
+		0:                                "PT0S",
+		90 * time.Minute:                 "PT1H30M",
+		-1500 * time.Millisecond:         "-PT1.5S",
+		26*time.Hour + 3*time.Second + 1: "PT26H3.000000001S",
+		time.Duration(math.MinInt64):     "-PT2562047H47M16.854775808S",
 	} {
 		if got := durationInterval(d); string(got) != want {
 			t.Errorf("%v: %s, want %s", d, got, want)

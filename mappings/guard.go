@@ -237,6 +237,8 @@ func (g *guard) binary(np *ast.Node, n *ast.BinaryNode) {
 	lt, rt := n.Left.Type(), n.Right.Type()
 	ls, rs := staticFamily(lt), staticFamily(rt)
 	special := ls != sNone || rs != sNone
+	// An operand of unknown type may hold a decimal or a date at run time.
+	dynamic := isUnknown(lt) || isUnknown(rt)
 	nullable := !g.notNull[n.Left] || !g.notNull[n.Right]
 	op := n.Operator
 	notNull := true
@@ -249,7 +251,7 @@ func (g *guard) binary(np *ast.Node, n *ast.BinaryNode) {
 				return
 			}
 			g.replace(np, opFuncs[op], boolType, n.Left, n.Right)
-		case ordered && nullable && n.Type() == boolType:
+		case (ordered && nullable || dynamic) && n.Type() == boolType:
 			g.replace(np, opFuncs[op], boolType, n.Left, n.Right)
 		}
 	case "+", "-", "*", "/", "%", "**", "^":
@@ -267,11 +269,11 @@ func (g *guard) binary(np *ast.Node, n *ast.BinaryNode) {
 			g.fail(n, "decimal values are not text: convert with string() first")
 			return
 		}
-		if special || nullable && n.Type() == boolType {
+		if special || (nullable || dynamic) && n.Type() == boolType {
 			g.replace(np, opFuncs[op], boolType, n.Left, n.Right)
 		}
 	case "in":
-		if ls != sNone && n.Type() == boolType {
+		if (ls != sNone || isUnknown(lt)) && n.Type() == boolType {
 			g.replace(np, opFuncs[op], boolType, n.Left, n.Right)
 		}
 	case "and", "&&", "or", "||":
