@@ -49,10 +49,11 @@
 // value set are normalised (int to int64, time.Duration to an ISO 8601
 // interval, []string to []any).
 //
-// NULL behaves as in SQL: arithmetic and string operators on null give null,
-// an ordering comparison with null is false, null counts as false in &&, ||,
-// ?: and where (x == nil and x != nil test for null), and helpers return
-// null for a null argument unless documented otherwise. Decimals compare
+// NULL behaves much as in SQL: arithmetic on null gives null; an ordering
+// comparison or a text test (contains, startsWith, endsWith, matches) with
+// null is false; null counts as false in &&, ||, ?: and where; x == nil and
+// x != nil test for null; helpers return null for a null argument unless
+// documented otherwise. Decimals compare
 // exactly with numbers (amount > 100, amount == 0.1); dates and times of day
 // compare with text ("2024-01-01"). Arithmetic on decimals, dates and
 // intervals is refused: convert with float() (approximate) or compare.

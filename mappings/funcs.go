@@ -289,6 +289,9 @@ func castDecimal(args ...any) (any, error) {
 	var d change.Decimal
 	switch x := args[0].(type) {
 	case change.Decimal:
+		if len(args) == 1 {
+			return args[0], nil // already boxed: no allocation
+		}
 		d = x
 	case float64:
 		d = floatDecimal(x)
@@ -323,6 +326,8 @@ func castInt(args ...any) (any, error) {
 		return nil, nil
 	}
 	switch x := args[0].(type) {
+	case int64:
+		return args[0], nil
 	case bool:
 		if x {
 			return int64(1), nil
@@ -370,7 +375,7 @@ func castFloat(args ...any) (any, error) {
 	}
 	switch x := args[0].(type) {
 	case float64:
-		return x, nil
+		return args[0], nil
 	case float32:
 		return float64(x), nil
 	case change.Decimal:
@@ -421,6 +426,9 @@ func castBool(args ...any) (any, error) {
 func castString(args ...any) (any, error) {
 	if nullArg(args) {
 		return nil, nil
+	}
+	if _, ok := args[0].(string); ok {
+		return args[0], nil
 	}
 	s, err := toText(args[0])
 	if err != nil {

@@ -20,12 +20,12 @@ const maxPad = 1 << 20 // the longest string lpad and rpad build
 func init() {
 	s1 := []any{new(func(string) string)}
 	register(
-		&helper{name: "upper", fn: strFunc(strings.ToUpper), types: s1},
-		&helper{name: "lower", fn: strFunc(strings.ToLower), types: s1},
-		&helper{name: "trim", fn: trimFunc(strings.TrimSpace, strings.Trim), types: []any{new(func(string) string), new(func(string, string) string)}},
-		&helper{name: "ltrim", fn: trimFunc(func(s string) string { return strings.TrimLeft(s, " \t\r\n\v\f") }, strings.TrimLeft),
+		&helper{name: "upper", fn: strFunc("upper", strings.ToUpper), types: s1},
+		&helper{name: "lower", fn: strFunc("lower", strings.ToLower), types: s1},
+		&helper{name: "trim", fn: trimFunc("trim", strings.TrimSpace, strings.Trim), types: []any{new(func(string) string), new(func(string, string) string)}},
+		&helper{name: "ltrim", fn: trimFunc("ltrim", func(s string) string { return strings.TrimLeft(s, " \t\r\n\v\f") }, strings.TrimLeft),
 			types: []any{new(func(string) string), new(func(string, string) string)}},
-		&helper{name: "rtrim", fn: trimFunc(func(s string) string { return strings.TrimRight(s, " \t\r\n\v\f") }, strings.TrimRight),
+		&helper{name: "rtrim", fn: trimFunc("rtrim", func(s string) string { return strings.TrimRight(s, " \t\r\n\v\f") }, strings.TrimRight),
 			types: []any{new(func(string) string), new(func(string, string) string)}},
 		&helper{name: "length", fn: length, types: []any{new(func(string) int64)}},
 		&helper{name: "concat", fn: concat, types: []any{new(func(...any) string)}, null: nullNever},
@@ -63,32 +63,38 @@ func intArg(args []any, i int, fn string) (int64, error) {
 	return 0, fmt.Errorf("%s: argument %d must be an int, got %s", fn, i+1, typeName(args[i]))
 }
 
-func strFunc(f func(string) string) func(args ...any) (any, error) {
+func strFunc(name string, f func(string) string) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
 		if args[0] == nil {
 			return nil, nil
 		}
-		s, err := strArg(args, 0, "string function")
+		s, err := strArg(args, 0, name)
 		if err != nil {
 			return nil, err
 		}
-		return f(s), nil
+		if r := f(s); r != s {
+			return r, nil
+		}
+		if _, ok := args[0].(string); ok {
+			return args[0], nil // unchanged: no new string, no allocation
+		}
+		return s, nil
 	}
 }
 
-func trimFunc(space func(string) string, cut func(string, string) string) func(args ...any) (any, error) {
+func trimFunc(name string, space func(string) string, cut func(string, string) string) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
 		if nullArg(args) {
 			return nil, nil
 		}
-		s, err := strArg(args, 0, "trim")
+		s, err := strArg(args, 0, name)
 		if err != nil {
 			return nil, err
 		}
 		if len(args) == 1 {
 			return space(s), nil
 		}
-		set, err := strArg(args, 1, "trim")
+		set, err := strArg(args, 1, name)
 		if err != nil {
 			return nil, err
 		}

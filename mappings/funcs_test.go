@@ -160,7 +160,7 @@ var helperCases = []helperCase{
 	{code: `upper(s)`, vals: vals{"s": "héllo 😀"}, want: "HÉLLO 😀"},
 	{code: `lower(s)`, vals: vals{"s": "ÀB"}, want: "àb"},
 	{code: `upper(s)`, want: nil},
-	{code: `upper(x)`, vals: vals{"x": int64(3)}, err: "must be a string, got int64"},
+	{code: `upper(x)`, vals: vals{"x": int64(3)}, err: "upper: argument 1 must be a string, got int64"},
 	{code: `trim(s)`, vals: vals{"s": " \ta\n "}, want: "a"},
 	{code: `trim(s, "x")`, vals: vals{"s": "xxaxx"}, want: "a"},
 	{code: `ltrim(s)`, vals: vals{"s": "  a "}, want: "a "},
@@ -358,5 +358,48 @@ func TestDurationInterval(t *testing.T) {
 		if got := durationInterval(d); string(got) != want {
 			t.Errorf("%v: %s, want %s", d, got, want)
 		}
+	}
+}
+
+// TestExprBuiltins checks that expr's own builtins and syntax work with the
+// guard's rewrites (predicates, let, ternaries, optional chaining).
+func TestExprBuiltins(t *testing.T) {
+	arr := []any{int64(1), int64(5), nil, int64(7)}
+	for _, tc := range []helperCase{
+		{code: `filter(arr, # > 2)`, vals: vals{"arr": arr}, want: []any{int64(5), int64(7)}},
+		{code: `map(filter(arr, # != nil), # * 2)`, vals: vals{"arr": arr}, want: []any{int64(2), int64(10), int64(14)}},
+		{code: `len(arr)`, vals: vals{"arr": arr}, want: int64(4)},
+		{code: `let y = n * 2; y + 1`, vals: vals{"n": int64(3)}, want: int64(7)},
+		{code: `n > 2 ? "big" : "small"`, vals: vals{"n": int64(3)}, want: "big"},
+		{code: `n > 2 ? "big" : "small"`, want: "small"},
+		{code: `x?.a ?? "none"`, vals: vals{"x": map[string]any{"a": "A"}}, want: "A"},
+		{code: `x?.a ?? "none"`, want: "none"},
+		{code: `abs(n)`, vals: vals{"n": int64(-3)}, want: int64(3)},
+		{code: `round(f)`, vals: vals{"f": 2.5}, want: 3.0},
+		{code: `s + "!"`, vals: vals{"s": "hi"}, want: "hi!"},
+		{code: `s + "!"`, want: nil},
+		{code: `n / 0`, vals: vals{"n": int64(1)}, want: math.Inf(1)},
+		{code: `n % m`, vals: vals{"n": int64(1)}, err: "compile: "},
+		{code: `n % 0`, vals: vals{"n": int64(1)}, err: "integer divide by zero"},
+		{code: `t + duration("1h")`, vals: vals{"t": ts}, want: ts.Add(time.Hour)},
+		{code: `t > parse_time("2024-01-01")`, vals: vals{"t": ts}, want: true},
+		{code: `date("2024-05-01 10:00:00", "2006-01-02 15:04:05")`, want: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)},
+		{code: `{"k": n, "l": [s]}`, vals: vals{"n": int64(1), "s": "a"}, want: map[string]any{"k": int64(1), "l": []any{"a"}}},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			got, err := evalExpr(t, tc.code, tc.vals)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("got %#v, %v; want error containing %q", got, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %#v (%T), want %#v (%T)", got, got, tc.want, tc.want)
+			}
+		})
 	}
 }
