@@ -15,7 +15,10 @@ import (
 
 // String helpers. Lengths and positions count characters (runes), not bytes.
 
-const maxPad = 1 << 20 // the longest string lpad and rpad build
+const (
+	maxPad    = 1 << 20 // the longest string lpad and rpad build, in characters
+	maxResult = 1 << 26 // the longest string replace builds, in bytes
+)
 
 func init() {
 	s1 := []any{new(func(string) string)}
@@ -178,6 +181,9 @@ func replace(args ...any) (any, error) {
 	}
 	if s[1] == "" {
 		return s[0], nil
+	}
+	if n := strings.Count(s[0], s[1]); len(s[0])+n*(len(s[2])-len(s[1])) > maxResult {
+		return nil, fmt.Errorf("replace: the result would exceed %d bytes", maxResult)
 	}
 	return strings.ReplaceAll(s[0], s[1], s[2]), nil
 }

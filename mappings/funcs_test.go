@@ -181,6 +181,7 @@ var helperCases = []helperCase{
 	{code: `substr(s, 1)`, want: nil},
 	{code: `replace(s, ".", "/")`, vals: vals{"s": "a.b.c"}, want: "a/b/c"},
 	{code: `replace(s, "", "x")`, vals: vals{"s": "abc"}, want: "abc"},
+	{code: `replace(replace(repeat("a", 100000), "a", repeat("b", 1000)), "b", repeat("c", 1000))`, err: "replace: the result would exceed"},
 	{code: `replace(s, "😀", "!")`, vals: vals{"s": "a😀b"}, want: "a!b"},
 	{code: `split(s, ",")`, vals: vals{"s": "a,b,,c"}, want: []any{"a", "b", "", "c"}},
 	{code: `split(s, "")`, vals: vals{"s": "😀é"}, want: []any{"😀", "é"}},
