@@ -19,12 +19,25 @@ import (
 // of the pipeline.
 func Read(s beam.Scope, dsnEnv string, cfg Config, tables []*change.Table) beam.PCollection {
 	s = s.Scope("postgres.Read")
-	return beam.ParDo(s, &snapshotFn{DSNEnv: dsnEnv, Config: cfg, Tables: tables}, beam.Impulse(s))
+	fn := &snapshotFn{DSNEnv: dsnEnv, Tables: tables, Config: readConfig{
+		Tables: cfg.Tables, ChunkSize: cfg.ChunkSize, Parallelism: cfg.Parallelism,
+		BatchSize: cfg.BatchSize, AllowNoPrimaryKey: cfg.AllowNoPrimaryKey,
+	}}
+	return beam.ParDo(s, fn, beam.Impulse(s))
+}
+
+// readConfig is the serialisable part of Config carried in the pipeline.
+type readConfig struct {
+	Tables            []string `json:"tables"`
+	ChunkSize         int      `json:"chunk_size"`
+	Parallelism       int      `json:"parallelism"`
+	BatchSize         int      `json:"batch_size"`
+	AllowNoPrimaryKey bool     `json:"allow_no_primary_key"`
 }
 
 type snapshotFn struct {
 	DSNEnv string          `json:"dsn_env"`
-	Config Config          `json:"config"`
+	Config readConfig      `json:"config"`
 	Tables []*change.Table `json:"tables"`
 
 	rows beam.Counter
@@ -37,7 +50,11 @@ func (f *snapshotFn) ProcessElement(ctx context.Context, _ []byte, emit func(cha
 	if dsn == "" {
 		return fmt.Errorf("reading snapshot: environment variable %s is not set on this worker", f.DSNEnv)
 	}
-	_, err := Snapshot(ctx, dsn, f.Config, f.Tables, func(b change.Batch) error {
+	cfg := Config{
+		Tables: f.Config.Tables, ChunkSize: f.Config.ChunkSize, Parallelism: f.Config.Parallelism,
+		BatchSize: f.Config.BatchSize, AllowNoPrimaryKey: f.Config.AllowNoPrimaryKey,
+	}
+	_, err := Snapshot(ctx, dsn, cfg, f.Tables, func(b change.Batch) error {
 		n := int64(len(b.Changes))
 		f.rows.Inc(ctx, n)
 		runstats.Add(runstats.Read, b.Table.QualifiedName(), n)

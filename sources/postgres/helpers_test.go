@@ -15,6 +15,7 @@ import (
 
 	"github.com/beamsync/beamsync/change"
 	"github.com/beamsync/beamsync/internal/testenv"
+	"github.com/jackc/pgx/v5"
 )
 
 func TestMain(m *testing.M) {
@@ -191,3 +192,5 @@ func goid() int {
 	fmt.Sscanf(string(buf[:n]), "goroutine %d ", &id)
 	return id
 }
+
+func pgxConnect(ctx context.Context, dsn string) (*pgx.Conn, error) { return pgx.Connect(ctx, dsn) }

@@ -32,7 +32,9 @@ type SnapshotInfo struct {
 // batches of at most cfg.BatchSize changes of one table (op 'r'). Tables are
 // split into primary-key chunks that cfg.Parallelism reader connections read
 // concurrently; emit is called only from the calling goroutine, never
-// concurrently, and may keep the batches it is given.
+// concurrently, and may keep the batches it is given (values must not be
+// modified: the text and bytes of one batch share a few 32 KiB blocks, so
+// a value kept also keeps its block alive).
 //
 // Cancelling ctx stops everything promptly. The first error (of a reader,
 // the planner or emit) stops all readers and is returned; SnapshotInfo then

@@ -171,3 +171,117 @@ func TestTypesFixture(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherTypes covers types read as their text form, domains, composite
+// types and arrays of every decoding path.
+func TestOtherTypes(t *testing.T) {
+	dsn := testenv.NewPostgresDB(t)
+	testenv.ExecAllPostgres(t, dsn,
+		`CREATE EXTENSION IF NOT EXISTS citext`,
+		`CREATE DOMAIN posint AS int CHECK (VALUE > 0)`,
+		`CREATE TYPE pair AS (n int, s text)`,
+		`CREATE TABLE other_types (
+			id int PRIMARY KEY, c_macaddr macaddr, c_money money, c_bit bit(4), c_varbit varbit, c_xml xml,
+			c_point point, c_range int4range, c_tsv tsvector, c_cidr cidr, c_oid oid, c_char "char", c_name name,
+			c_citext citext, c_dom posint, c_comp pair,
+			c_box_arr box[], c_interval_arr interval[], c_timetz_arr timetz[], c_time_arr time[], c_bool_arr bool[],
+			c_bytea_arr bytea[], c_float4_arr float4[], c_float8_arr float8[], c_date_arr date[], c_uuid_arr uuid[],
+			c_json_arr json[], c_jsonb_arr jsonb[], c_oid_arr oid[], c_lb_arr int[], c_int8_arr int8[], c_int2_arr int2[],
+			c_ts_arr timestamp[], c_varchar_arr varchar[], c_citext_arr citext[], c_dom_arr posint[], c_comp_arr pair[],
+			c_inet_arr inet[], c_3d int[])`,
+		`INSERT INTO other_types VALUES (1, '08:00:2b:01:02:03', 12.5, B'1010', B'101', '<a>x</a>',
+			point(1.5, 2), int4range(1, 5), 'a fat cat', '10.1.0.0/16', 4000000000, 'x', 'nm',
+			'AbC', 5, ROW(1, 'x y'),
+			'{(0,0),(1,1);(2,2),(3,3)}', '{1 day, P-1M, NULL}', '{12:00+01, 13:00:00.5-03:30}', '{23:59:59.999999}', '{t,f,NULL}',
+			'{"\\x00ff", NULL, "\\x"}', '{1.5, NaN, -Infinity, 0.1}', '{1e-300, -0}', '{2024-02-29, infinity, 0001-01-01 BC}', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}',
+			ARRAY['{"a": 1}'::json, '[ 1 ]'], '{"{\"a\": 1}", null}', '{1, 4294967295}', '[2:3]={7,8}', '{-9223372036854775808}', '{-32768, 32767}',
+			'{"2000-01-01 00:00:00", -infinity}', '{"a,b", ""}', '{AbC}', '{1, 2}', ARRAY[ROW(1, 'x'), ROW(2, 'y z')]::pair[],
+			'{::1, 10.0.0.1}', '{{{1,2},{3,4}},{{5,6},{7,NULL}}}')`,
+		`INSERT INTO other_types (id) VALUES (2)`,
+	)
+	cfg := Config{Tables: []string{"other_types"}}
+	tables, _, got := describeAndSnapshot(t, dsn, cfg)
+	tb := tables[0]
+	kinds := map[string]change.Kind{"id": change.KindInt, "c_oid": change.KindInt, "c_dom": change.KindInt}
+	for _, c := range tb.Columns {
+		want, ok := kinds[c.Name]
+		switch {
+		case ok:
+		case strings.HasSuffix(c.Name, "_arr") || c.Name == "c_3d":
+			want = change.KindArray
+		default:
+			want = change.KindString
+		}
+		if c.Kind != want {
+			t.Errorf("%s (%s): kind %s, want %s", c.Name, c.Type, c.Kind, want)
+		}
+	}
+
+	// Text-form types read exactly as the server writes them.
+	ctx := testCtx(t)
+	conn, err := pgxConnect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	textCols := []string{"c_macaddr", "c_money", "c_bit", "c_varbit", "c_xml", "c_point", "c_range", "c_tsv", "c_cidr", "c_char", "c_name", "c_citext", "c_comp"}
+	serverText := map[string]string{}
+	for _, c := range textCols {
+		var s string
+		if err := conn.QueryRow(ctx, "SELECT "+c+"::text FROM other_types WHERE id = 1").Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		serverText[c] = s
+	}
+	rows := got.rows("public.other_types")
+	if len(rows) != 2 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for _, r := range rows {
+		if r.After[0] == int64(2) {
+			for i, v := range r.After[1:] {
+				if v != nil {
+					t.Errorf("row 2, %s: %s, want NULL", tb.Columns[i+1].Name, show(v))
+				}
+			}
+			continue
+		}
+		col := func(name string) any { return r.After[tb.ColumnIndex(name)] }
+		for _, c := range textCols {
+			if col(c) != serverText[c] {
+				t.Errorf("%s: %s, want %q", c, show(col(c)), serverText[c])
+			}
+		}
+		for name, want := range map[string]any{
+			"c_oid":          int64(4000000000),
+			"c_dom":          int64(5),
+			"c_box_arr":      []any{"(1,1),(0,0)", "(3,3),(2,2)"},
+			"c_interval_arr": []any{change.Interval("P1D"), change.Interval("P-1M"), nil},
+			"c_timetz_arr":   []any{change.TimeOfDay("12:00:00+01:00"), change.TimeOfDay("13:00:00.5-03:30")},
+			"c_time_arr":     []any{change.TimeOfDay("23:59:59.999999")},
+			"c_bool_arr":     []any{true, false, nil},
+			"c_bytea_arr":    []any{[]byte{0, 0xff}, nil, []byte{}},
+			"c_float4_arr":   []any{1.5, math.NaN(), math.Inf(-1), 0.1},
+			"c_float8_arr":   []any{1e-300, math.Copysign(0, -1)},
+			"c_date_arr":     []any{change.Date("2024-02-29"), change.Date("infinity"), change.Date("0001-01-01 BC")},
+			"c_uuid_arr":     []any{"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
+			"c_json_arr":     []any{change.JSON(`{"a": 1}`), change.JSON(`[ 1 ]`)},
+			"c_jsonb_arr":    []any{change.JSON(`{"a": 1}`), nil},
+			"c_oid_arr":      []any{int64(1), int64(4294967295)},
+			"c_lb_arr":       []any{int64(7), int64(8)},
+			"c_int8_arr":     []any{int64(math.MinInt64)},
+			"c_int2_arr":     []any{int64(-32768), int64(32767)},
+			"c_ts_arr":       []any{utc(2000, 1, 1, 0, 0, 0, 0), TimestampNegInfinity},
+			"c_varchar_arr":  []any{"a,b", ""},
+			"c_citext_arr":   []any{"AbC"},
+			"c_dom_arr":      []any{int64(1), int64(2)},
+			"c_comp_arr":     []any{"(1,x)", `(2,"y z")`},
+			"c_inet_arr":     []any{"::1", "10.0.0.1"},
+			"c_3d":           []any{[]any{[]any{int64(1), int64(2)}, []any{int64(3), int64(4)}}, []any{[]any{int64(5), int64(6)}, []any{int64(7), nil}}},
+		} {
+			if !valueEqual(col(name), want) {
+				t.Errorf("%s: %s, want %s", name, show(col(name)), show(want))
+			}
+		}
+	}
+}
