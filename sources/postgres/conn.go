@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
-const readBufferSize = 64 << 10
+const (
+	readBufferSize        = 64 << 10
+	defaultConnectTimeout = 30 * time.Second
+)
 
 // sessionParams are set on every connection this package opens. The value
 // decoders and the text round trip of chunk boundaries rely on the first
@@ -41,6 +45,9 @@ func parseDSN(dsn string) (*pgx.ConnConfig, error) {
 	}
 	for k, v := range sessionParams {
 		cc.RuntimeParams[k] = v
+	}
+	if cc.ConnectTimeout == 0 { // a silent host would otherwise hang until TCP gives up
+		cc.ConnectTimeout = defaultConnectTimeout
 	}
 	if cc.RuntimeParams["application_name"] == "" {
 		cc.RuntimeParams["application_name"] = "beamsync"

@@ -55,14 +55,13 @@ func connectError(cfg *pgconn.Config, err error) error {
 	}
 	var dnsErr *net.DNSError
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("connecting to %s: %w", addr, err)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("connecting to %s: connection refused — is the server running and the host/port in the DSN right?", addr)
 	case errors.As(err, &dnsErr):
 		return fmt.Errorf("connecting to %s: host %q not found — check the host in the DSN", addr, dnsErr.Name)
-	case pgconn.Timeout(err) || isTimeout(err):
-		return fmt.Errorf("connecting to %s: timed out — is the host reachable (firewall, port) and the server running?", addr)
+	case pgconn.Timeout(err) || isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
+		// The caller's own context is checked before: this is connect_timeout.
+		return fmt.Errorf("connecting to %s: timed out — is the host reachable (firewall, port), the server running and connect_timeout long enough?", addr)
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return fmt.Errorf("connecting to %s: host unreachable — check the host in the DSN and the network", addr)
 	}

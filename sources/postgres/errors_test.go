@@ -41,6 +41,30 @@ func TestUnreachableServer(t *testing.T) {
 	}
 }
 
+func TestConnectTimeout(t *testing.T) {
+	// A server that accepts connections and never answers.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	dsn := fmt.Sprintf("postgres://alice:s3cretPW@%s/db?sslmode=disable&connect_timeout=1", ln.Addr())
+	_, err = Describe(testCtx(t), dsn, Config{Tables: []string{"t"}})
+	want := fmt.Sprintf("connecting to PostgreSQL at %s: timed out — is the host reachable", ln.Addr())
+	if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "s3cretPW") {
+		t.Fatalf("Describe = %v\nwant prefix %s", err, want)
+	}
+}
+
 func TestBadDSN(t *testing.T) {
 	_, err := Describe(testCtx(t), "postgres://alice:s3cretPW@127.0.0.1:notaport/db", Config{Tables: []string{"t"}})
 	if err == nil || strings.Contains(err.Error(), "s3cretPW") || !strings.HasPrefix(err.Error(), "invalid PostgreSQL DSN: ") {
