@@ -1,19 +1,79 @@
 package mysql
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"math"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/beamsync/beamsync/change"
 )
 
+// arenaMax is the size above which a value gets an allocation of its own
+// rather than a place in the row's arena, so that a small value kept alone
+// never holds a large one in memory.
+const arenaMax = 256
+
+// arena holds the small text and binary values of one row in one
+// allocation. Text is made into strings in place (unsafe.String): each
+// value has its own region of the arena, and nothing writes a region after
+// it is handed out.
+type arena struct{ buf []byte }
+
+// reset sizes the arena for the small byte values of a row.
+func (a *arena) reset(cols []column, v []driver.Value) {
+	need := 0
+	for i := range cols {
+		if cols[i].typ.inArena() {
+			if b, ok := v[i].([]byte); ok && len(b) <= arenaMax {
+				need += len(b)
+			}
+		}
+	}
+	a.buf = nil
+	if need > 0 {
+		a.buf = make([]byte, 0, need)
+	}
+}
+
+// bytes returns a copy of b (never nil).
+func (a *arena) bytes(b []byte) []byte {
+	switch {
+	case len(b) == 0:
+		return []byte{}
+	case len(b) > arenaMax || cap(a.buf)-len(a.buf) < len(b):
+		return cloneBytes(b)
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[start:len(a.buf):len(a.buf)]
+}
+
+// string returns b as a string.
+func (a *arena) string(b []byte) string {
+	if len(b) == 0 || len(b) > arenaMax || cap(a.buf)-len(a.buf) < len(b) {
+		return string(b)
+	}
+	x := a.bytes(b)
+	return unsafe.String(&x[0], len(x))
+}
+
+// inArena reports whether values of the type are copied into the arena.
+func (t colType) inArena() bool {
+	switch t {
+	case ctString, ctGeometry, ctDecimal, ctBytes, ctJSON, ctDate, ctTime:
+		return true
+	}
+	return false
+}
+
 // decode turns one value as the driver returns it from the text protocol
 // (nil, int64, uint64, float64, float32 or []byte into the driver's buffer)
-// into the change value set. The bytes are copied: the driver reuses its
-// buffer for the next row.
-func decode(c *column, v any) (any, error) {
+// into the change value set. The bytes are copied (into the row's arena):
+// the driver reuses its buffer for the next row.
+func decode(c *column, v any, a *arena) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -47,7 +107,7 @@ func decode(c *column, v any) (any, error) {
 		}
 	case ctDecimal:
 		if b, ok := v.([]byte); ok {
-			return change.Decimal(b), nil
+			return change.Decimal(a.string(b)), nil
 		}
 	case ctDouble:
 		switch x := v.(type) {
@@ -65,22 +125,22 @@ func decode(c *column, v any) (any, error) {
 		}
 	case ctString, ctGeometry:
 		if b, ok := v.([]byte); ok {
-			return string(b), nil
+			return a.string(b), nil
 		}
 	case ctBytes:
 		if b, ok := v.([]byte); ok {
-			return cloneBytes(b), nil
+			return a.bytes(b), nil
 		}
 	case ctJSON:
 		if b, ok := v.([]byte); ok {
-			return change.JSON(cloneBytes(b)), nil
+			return change.JSON(a.bytes(b)), nil
 		}
 	case ctDate:
 		if b, ok := v.([]byte); ok {
 			if zeroDate(b) {
 				return nil, nil
 			}
-			return change.Date(b), nil
+			return change.Date(a.string(b)), nil
 		}
 	case ctDateTime:
 		if b, ok := v.([]byte); ok {
@@ -95,7 +155,7 @@ func decode(c *column, v any) (any, error) {
 		}
 	case ctTime:
 		if b, ok := v.([]byte); ok {
-			return change.TimeOfDay(b), nil
+			return change.TimeOfDay(a.string(b)), nil
 		}
 	case ctBool:
 		if b, ok := v.([]byte); ok {

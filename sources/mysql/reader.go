@@ -141,6 +141,7 @@ func (r *reader) read(ctx context.Context, c chunk) error {
 		b     change.Batch
 		vals  []any // slab of the rows of b
 		keys  []any // slab of the keys of b
+		a     arena // of the row being decoded
 		count int64
 	)
 	err := r.query(ctx, "reading "+p.name, query, args, func(v []driver.Value) error {
@@ -151,8 +152,9 @@ func (r *reader) read(ctx context.Context, c chunk) error {
 		}
 		i := len(b.Changes)
 		row := vals[i*ncol : (i+1)*ncol : (i+1)*ncol]
+		a.reset(p.cols, v)
 		for j := range p.cols {
-			x, err := decode(&p.cols[j], v[j])
+			x, err := decode(&p.cols[j], v[j], &a)
 			if err != nil {
 				return err
 			}

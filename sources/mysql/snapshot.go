@@ -28,7 +28,8 @@ type SnapshotInfo struct {
 // Snapshot reads every table at one consistent point and hands the rows to
 // emit in batches of at most cfg.BatchSize rows of one table, as changes
 // with op 'r', the snapshot's position and the server's UTC time at the
-// snapshot as commit time. The tables are those Describe returned.
+// snapshot as commit time. The tables are those Describe returned (they,
+// not cfg.Tables, say what is read).
 //
 // cfg.Parallelism reader connections share a work queue of primary-key
 // chunks of all tables. emit is called only from the calling goroutine;

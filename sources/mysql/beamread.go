@@ -1,0 +1,70 @@
+package mysql
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/runstats"
+	_ "github.com/beamsync/beamsync/transforms" // coders of the change model
+)
+
+// Read is the Beam entry point: a consistent, parallel snapshot of the
+// tables, as a PCollection of change.Batch. The connection string is read on
+// the worker from the environment variable dsnEnv, so it never becomes part
+// of the pipeline.
+func Read(s beam.Scope, dsnEnv string, cfg Config, tables []*change.Table) beam.PCollection {
+	s = s.Scope("mysql.Read")
+	fn := &snapshotFn{DSNEnv: dsnEnv, Tables: tables, Config: readConfig{
+		Tables: cfg.Tables, ChunkSize: cfg.ChunkSize, Parallelism: cfg.Parallelism,
+		BatchSize: cfg.BatchSize, AllowNoPrimaryKey: cfg.AllowNoPrimaryKey,
+	}}
+	return beam.ParDo(s, fn, beam.Impulse(s))
+}
+
+// readConfig is the serialisable part of Config carried in the pipeline.
+type readConfig struct {
+	Tables            []string `json:"tables"`
+	ChunkSize         int      `json:"chunk_size"`
+	Parallelism       int      `json:"parallelism"`
+	BatchSize         int      `json:"batch_size"`
+	AllowNoPrimaryKey bool     `json:"allow_no_primary_key"`
+}
+
+type snapshotFn struct {
+	DSNEnv string          `json:"dsn_env"`
+	Config readConfig      `json:"config"`
+	Tables []*change.Table `json:"tables"`
+
+	rows beam.Counter
+}
+
+func (f *snapshotFn) Setup() { f.rows = beam.NewCounter("beamsync", "mysql_rows_read") }
+
+func (f *snapshotFn) ProcessElement(ctx context.Context, _ []byte, emit func(change.Batch)) error {
+	dsn := os.Getenv(f.DSNEnv)
+	if dsn == "" {
+		return fmt.Errorf("reading snapshot: environment variable %s is not set on this worker", f.DSNEnv)
+	}
+	cfg := Config{
+		Tables: f.Config.Tables, ChunkSize: f.Config.ChunkSize, Parallelism: f.Config.Parallelism,
+		BatchSize: f.Config.BatchSize, AllowNoPrimaryKey: f.Config.AllowNoPrimaryKey,
+	}
+	_, err := Snapshot(ctx, dsn, cfg, f.Tables, func(b change.Batch) error {
+		n := int64(len(b.Changes))
+		f.rows.Inc(ctx, n)
+		runstats.Add(runstats.Read, b.Table.QualifiedName(), n)
+		emit(b)
+		return nil
+	})
+	return err
+}
+
+func init() {
+	register.DoFn3x1[context.Context, []byte, func(change.Batch), error](&snapshotFn{})
+	register.Emitter1[change.Batch]()
+}
