@@ -22,7 +22,9 @@
 //   - The lock is scoped to the captured tables (writes to other tables go
 //     on) and held only for the statements above: every connection is
 //     opened and set up before it is taken. A lock that cannot be had within
-//     10 s (a long query holds a table) is retried twice, then refused.
+//     10 s (a long query holds a table) is retried twice, then refused; a
+//     snapshot cancelled while waiting for it kills its waiting FLUSH, which
+//     would otherwise hold up the tables' other users.
 //   - Every row of every table is read exactly once: chunk ranges of a
 //     table are disjoint and together cover its key space.
 //   - emit runs only on Snapshot's calling goroutine; at most Parallelism

@@ -86,8 +86,12 @@ func (r *reader) query(ctx context.Context, what, query string, args []any, row 
 				err = row(dest)
 			}
 			if err != nil {
-				err = queryError(err, r.srv, what)
-				r.fail(err) // cancels: the driver drops the connection instead of reading the rest
+				if ctx.Err() != nil {
+					err = context.Cause(ctx)
+				} else {
+					err = queryError(err, r.srv, what)
+					r.fail(err) // cancels: the driver drops the connection instead of reading the rest
+				}
 				rows.Close()
 				return err
 			}
