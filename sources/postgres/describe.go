@@ -62,18 +62,16 @@ type describer struct {
 
 // relation is what the catalog says about one table.
 type relation struct {
-	OID        uint32
-	Kind       string
-	Database   string
-	User       string
-	Usage      bool // USAGE on the schema
-	Select     bool // SELECT on the whole table
-	Estimate   int64
-	ColumnOIDs []uint32
+	OID      uint32
+	Kind     string
+	Database string
+	User     string
+	Usage    bool // USAGE on the schema
+	Estimate int64
 }
 
 const relationQuery = `SELECT c.oid, c.relkind::text, current_database()::text, current_user::text,
-	has_schema_privilege(n.oid, 'USAGE'), has_table_privilege(c.oid, 'SELECT'),
+	has_schema_privilege(n.oid, 'USAGE'),
 	CASE WHEN c.relkind = 'p' THEN coalesce((
 		SELECT sum(p.reltuples)::int8 FROM pg_catalog.pg_partition_tree(c.oid) pt
 		JOIN pg_catalog.pg_class p ON p.oid = pt.relid
@@ -92,7 +90,7 @@ const primaryKeyQuery = `SELECT conkey FROM pg_catalog.pg_constraint WHERE conre
 func (d *describer) describe(ctx context.Context, tn tableName) (*change.Table, error) {
 	var rel relation
 	err := d.conn.QueryRow(ctx, relationQuery, tn.Schema, tn.Name).Scan(
-		&rel.OID, &rel.Kind, &rel.Database, &rel.User, &rel.Usage, &rel.Select, &rel.Estimate)
+		&rel.OID, &rel.Kind, &rel.Database, &rel.User, &rel.Usage, &rel.Estimate)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, d.notFound(ctx, tn)
 	}
@@ -171,11 +169,11 @@ func (d *describer) describe(ctx context.Context, tn tableName) (*change.Table, 
 }
 
 func noPrimaryKeyError(tn tableName, relkind string) error {
-	fix := fmt.Sprintf("add one (ALTER TABLE %s ADD PRIMARY KEY (...))", tn)
-	if relkind == "v" || relkind == "m" || relkind == "f" {
-		fix = "views and foreign tables have none"
+	what := map[string]string{"v": "view", "m": "materialized view", "f": "foreign table"}[relkind]
+	if what != "" {
+		return fmt.Errorf("table %s: %w — it is a %s, which cannot have one: set allow_no_primary_key: true to read it as a single chunk", tn, ErrNoPrimaryKey, what)
 	}
-	return fmt.Errorf("table %s: %w — %s, or set allow_no_primary_key: true to read it as a single chunk without parallelism", tn, ErrNoPrimaryKey, fix)
+	return fmt.Errorf("table %s: %w — add one (ALTER TABLE %s ADD PRIMARY KEY (...)) or set allow_no_primary_key: true to read it as a single chunk, without parallelism", tn, ErrNoPrimaryKey, tn)
 }
 
 // notFound builds the error for a missing table, naming up to ten existing
@@ -203,16 +201,12 @@ func (d *describer) notFound(ctx context.Context, tn tableName) error {
 		return fmt.Errorf("table %s: %w (no table with a similar name exists; check the name and the database in the DSN)", tn, ErrTableNotFound)
 	}
 	names := make([]string, len(similar))
-	caseOnly := false
+	hint := ""
 	for i, s := range similar {
 		names[i] = s.String()
-		if strings.EqualFold(s.Schema, tn.Schema) && strings.EqualFold(s.Name, tn.Name) {
-			caseOnly = true
+		if hint == "" && strings.EqualFold(s.Schema, tn.Schema) && strings.EqualFold(s.Name, tn.Name) {
+			hint = fmt.Sprintf("; unquoted names fold to lower case — write %s, quotes included, to keep the capitals", s)
 		}
-	}
-	hint := ""
-	if caseOnly {
-		hint = `; unquoted names fold to lower case: quote a name with capitals, e.g. "\"Orders\""`
 	}
 	return fmt.Errorf("table %s: %w; similar existing tables: %s%s", tn, ErrTableNotFound, strings.Join(names, ", "), hint)
 }

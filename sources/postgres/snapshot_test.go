@@ -376,7 +376,7 @@ func TestIdentifierQuoting(t *testing.T) {
 
 	// An unquoted name folds to lower case, like SQL.
 	_, err := Describe(testCtx(t), dsn, Config{Tables: []string{"UPPER"}})
-	if !errors.Is(err, ErrTableNotFound) || !strings.Contains(err.Error(), `public."UPPER"`) || !strings.Contains(err.Error(), "quote a name") {
+	if !errors.Is(err, ErrTableNotFound) || !strings.Contains(err.Error(), `public."UPPER"`) || !strings.Contains(err.Error(), `write public."UPPER", quotes included, to keep the capitals`) {
 		t.Errorf("Describe(UPPER): %v", err)
 	}
 }
