@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -85,10 +86,16 @@ func AppendValue(b []byte, v any) []byte {
 		}
 		return b
 	case map[string]any:
+		// Keys in sorted order: the encoding of a value is deterministic.
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
 		b = binary.AppendUvarint(append(b, tagMap), uint64(len(x)))
-		for k, e := range x {
+		for _, k := range keys {
 			b = appendStr(b, k)
-			b = AppendValue(b, e)
+			b = AppendValue(b, x[k])
 		}
 		return b
 	case unchanged:

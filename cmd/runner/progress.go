@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/beamsync/beamsync/internal/runstats"
+)
+
+// startProgress shows the snapshot's progress until the returned func is
+// called: a status line rewritten in place on a terminal (rows, rate, ETA
+// from the tables' size estimates), or a log line every 10 s otherwise.
+func startProgress(ctx context.Context, w io.Writer, logger *slog.Logger, mode string) func() {
+	if mode == "off" {
+		return func() {}
+	}
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	if mode == "auto" {
+		mode = "log"
+		if tty {
+			mode = "line"
+		}
+	}
+	every := 10 * time.Second
+	if mode == "line" {
+		every = 250 * time.Millisecond
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		start := time.Now()
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				if mode == "line" {
+					fmt.Fprint(w, "\r\033[K")
+				}
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				p := currentProgress(time.Since(start))
+				if mode == "line" {
+					fmt.Fprintf(w, "\r\033[K%s", p.line())
+				} else {
+					logger.Info("progress", "rows", p.rows, "of_estimated", p.total, "rows_per_s", int64(p.rate), "eta", p.eta.Round(time.Second).String())
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+type progressNow struct {
+	rows, total int64
+	rate        float64
+	eta         time.Duration
+	elapsed     time.Duration
+}
+
+func currentProgress(elapsed time.Duration) progressNow {
+	p := progressNow{rows: runstats.Sum(runstats.Read), elapsed: elapsed}
+	for _, t := range runstats.Subjects(runstats.Estimated) {
+		if n := runstats.Get(runstats.Estimated, t); n > 0 {
+			p.total += n
+		}
+	}
+	if s := elapsed.Seconds(); s > 0 {
+		p.rate = float64(p.rows) / s
+	}
+	if p.rate > 0 && p.total > p.rows {
+		p.eta = time.Duration(float64(p.total-p.rows) / p.rate * float64(time.Second))
+	}
+	return p
+}
+
+func (p progressNow) line() string {
+	s := fmt.Sprintf("snapshot: %s rows", human(p.rows))
+	if p.total > 0 {
+		pct := min(100, float64(p.rows)*100/float64(p.total))
+		s += fmt.Sprintf(" of ~%s (%.0f%%)", human(p.total), pct)
+	}
+	s += fmt.Sprintf("  %s rows/s  %s", human(int64(p.rate)), p.elapsed.Round(time.Second))
+	if p.eta > 0 {
+		s += fmt.Sprintf("  ETA %s", p.eta.Round(time.Second))
+	}
+	return s
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1_000_000:
+		return fmt.Sprintf("%.2fM", float64(n)/1e6)
+	case n >= 10_000:
+		return fmt.Sprintf("%.1fk", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}

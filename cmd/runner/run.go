@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"strings"
+
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+
+	"github.com/beamsync/beamsync/pipelines"
+)
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("run", "run --job FILE [flags]\n\nRuns a job: reads its source (a consistent snapshot), maps every view and writes\nthe sinks. Exits 0 only when every view was written.", stderr)
+	job := fs.String("job", "", "the job file (YAML) `FILE`")
+	runner := fs.String("runner", "direct", "the Beam runner: direct (fastest for batch) or prism")
+	mode := fs.String("mode", "batch", "batch: one snapshot of the source into the views")
+	progress := fs.String("progress", "auto", "progress display: auto (a status line on a terminal, log lines otherwise), line, log or off")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	verbose := fs.Bool("verbose", false, "log debug detail, including the runner's own log and full error chains")
+	if code := parseFlags(fs, args, stdout); code >= 0 {
+		return code
+	}
+	if *job == "" {
+		fmt.Fprintln(stderr, "runner run: --job is required (the job file to run)")
+		return exitUsage
+	}
+	if *mode != "batch" {
+		fmt.Fprintf(stderr, "runner run: --mode %q is not supported: use batch\n", *mode)
+		return exitUsage
+	}
+	if *runner != pipelines.RunnerDirect && *runner != pipelines.RunnerPrism {
+		fmt.Fprintf(stderr, "runner run: --runner %q is not a runner: use direct or prism\n", *runner)
+		return exitUsage
+	}
+	logger := newLogger(stderr, *logFormat, *verbose)
+	quietBeam(logger, runnerLogLevel(*verbose))
+
+	j, err := pipelines.Load(*job)
+	if err != nil {
+		fmt.Fprintf(stderr, "runner: invalid job:\n%v\n", err)
+		return exitFail
+	}
+	plan, err := pipelines.Prepare(ctx, j)
+	if err != nil {
+		fmt.Fprintf(stderr, "runner: cannot run job %s:\n%v\n", j.Name, err)
+		return exitFail
+	}
+	logger.Info("running job", "job", j.Name, "runner", *runner, "tables", len(plan.Tables), "views", len(plan.Views))
+	stopProgress := startProgress(ctx, stderr, logger, *progress)
+	sum, err := pipelines.RunBatch(ctx, plan, *runner)
+	stopProgress()
+	if sum != nil {
+		sum.Print(stdout)
+	}
+	if err != nil {
+		if *verbose {
+			var re *pipelines.RunError
+			if ok := asRunError(err, &re); ok {
+				fmt.Fprintf(stderr, "\nrunner error chain:\n%v\n", re.Err)
+			}
+		}
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "runner: job %s interrupted\n", j.Name)
+		} else {
+			fmt.Fprintf(stderr, "runner: job %s failed: %v\n", j.Name, err)
+		}
+		return exitFail
+	}
+	return exitOK
+}
+
+// quietBeam sends the Beam runner's own chatty logs to our logger at debug
+// level (shown with --verbose); its errors stay errors.
+// Prism logs through slog's default logger, which Beam re-installs at
+// beamlog.LogLevel when a job starts.
+func quietBeam(logger *slog.Logger, level slog.Level) {
+	beamlog.SetLogger(beamLogger{logger})
+	beamlog.LogLevel = strings.ToLower(level.String())
+	log.SetOutput(io.Discard)
+}
+
+func runnerLogLevel(verbose bool) slog.Level {
+	if verbose {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
+}
+
+type beamLogger struct{ l *slog.Logger }
+
+func (b beamLogger) Log(ctx context.Context, sev beamlog.Severity, _ int, msg string) {
+	level := slog.LevelDebug
+	if sev >= beamlog.SevError {
+		level = slog.LevelError
+	}
+	b.l.Log(ctx, level, msg, "component", "beam")
+}

@@ -1,0 +1,120 @@
+package pipelines
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+
+	"github.com/beamsync/beamsync/internal/runstats"
+	"github.com/beamsync/beamsync/sinks/file"
+	"github.com/beamsync/beamsync/transforms"
+)
+
+// Runners a job can run on locally.
+const (
+	RunnerDirect = "direct"
+	RunnerPrism  = "prism"
+)
+
+// Build assembles the batch pipeline of a plan:
+//
+//	source snapshot ─► Map (every view) ─► each sink ─► view files/tables
+//	      └──────────────── dead letters ───────────────► dead-letter file
+func Build(p *Plan) (*beam.Pipeline, error) {
+	if !beam.Initialized() {
+		beam.Init()
+	}
+	pipe, s := beam.NewPipelineWithRoot()
+	src, err := newSource(p.Job)
+	if err != nil {
+		return nil, err
+	}
+	batches, decodeDead := src.read(s.Scope("Source"), p.Tables)
+
+	views := make([]transforms.View, len(p.Views))
+	for i, v := range p.Views {
+		views[i] = v.View
+	}
+	records, mapDead := transforms.Map(s, views, batches)
+
+	deads := []beam.PCollection{decodeDead, mapDead}
+	for _, sink := range p.Job.Sinks {
+		var names []string
+		for _, v := range p.Views {
+			for _, vs := range v.Sinks {
+				if vs.Name == sink.Name {
+					names = append(names, v.Name)
+				}
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		ss := s.Scope("Sink." + sink.Name)
+		in := records
+		if len(names) < len(p.Views) {
+			in = transforms.SelectViews(ss, names, records)
+		}
+		res, err := writeSink(ss, p, sink, names, in)
+		if err != nil {
+			return nil, err
+		}
+		deads = append(deads, res.DeadLetters)
+	}
+	dead := transforms.FlattenDeadLetters(s, deads...)
+	if p.Job.Errors.Policy == "fail" {
+		beam.ParDo0(s.Scope("FailOnDeadLetter"), &failOnDeadLetterFn{}, dead)
+	}
+	file.WriteDeadLetters(s, file.Config{Dir: p.Job.DeadLetterPath(), Mode: "replace"}, dead)
+	return pipe, nil
+}
+
+func writeSink(s beam.Scope, p *Plan, sink SinkSpec, views []string, records beam.PCollection) (file.Result, error) {
+	switch sink.Kind {
+	case SinkFile:
+		cfg := file.Config{Dir: p.Job.Path(sink.Dir), Mode: sink.Mode, SpillRows: sink.SpillRows}
+		return file.Write(s, cfg, sink.Name, views, records), nil
+	}
+	return file.Result{}, fmt.Errorf("sink %s: unknown kind %q", sink.Name, sink.Kind)
+}
+
+// Execute runs a built pipeline on a local runner.
+func Execute(ctx context.Context, pipe *beam.Pipeline, runner string) error {
+	var err error
+	switch runner {
+	case RunnerDirect, "":
+		_, err = direct.Execute(ctx, pipe)
+	case RunnerPrism:
+		_, err = prism.Execute(ctx, pipe)
+	default:
+		return fmt.Errorf("unknown runner %q: use direct or prism", runner)
+	}
+	return err
+}
+
+// RunBatch builds and runs a plan's batch pipeline and returns its summary.
+func RunBatch(ctx context.Context, p *Plan, runner string) (*Summary, error) {
+	runstats.Reset()
+	for _, t := range p.Tables {
+		runstats.Set(runstats.Estimated, t.QualifiedName(), t.EstimatedRows)
+	}
+	start := time.Now()
+	pipe, err := Build(p)
+	if err != nil {
+		return nil, err
+	}
+	err = Execute(ctx, pipe, runner)
+	sum := Summarize(p, time.Since(start))
+	if err != nil {
+		return sum, cleanRunError(err)
+	}
+	if m := p.Job.Errors.MaxDeadLetters; m != nil && sum.DeadLetters > *m {
+		return sum, fmt.Errorf("%d rows were dead-lettered, more than errors.max_dead_letters (%d); see %s",
+			sum.DeadLetters, *m, sum.DeadLetterFile)
+	}
+	return sum, nil
+}

@@ -1,0 +1,24 @@
+package pipelines
+
+import (
+	"fmt"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/beamsync/beamsync/change"
+)
+
+// failOnDeadLetterFn fails the job on the first dead letter (errors.policy: fail).
+type failOnDeadLetterFn struct{}
+
+func (failOnDeadLetterFn) ProcessElement(d change.DeadLetter) error {
+	where := d.SourcePos
+	if where == "" {
+		where = "position " + d.Position.String()
+	}
+	return fmt.Errorf("%s (row %s at %s; errors.policy is fail)", d.Reason, d.Key, where)
+}
+
+func init() {
+	register.DoFn1x1[change.DeadLetter, error](&failOnDeadLetterFn{})
+}

@@ -1,0 +1,128 @@
+package pipelines
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/yamlspec"
+	"github.com/beamsync/beamsync/mappings"
+	"github.com/beamsync/beamsync/transforms"
+)
+
+// Plan is a job made ready to run: the source's tables are described and
+// every mapping is compiled (type-checked) against the table it reads.
+type Plan struct {
+	Job    *Job
+	Tables []*change.Table
+	Views  []PlannedView
+}
+
+// PlannedView is one view of a plan.
+type PlannedView struct {
+	Name    string
+	Mapping *mappings.Mapping
+	View    transforms.View
+	Sinks   []SinkSpec
+}
+
+// Prepare connects to the source to describe its tables and compiles every
+// mapping against its table. A job that can never work is refused here,
+// before anything runs, with a message naming the fix.
+func Prepare(ctx context.Context, j *Job) (*Plan, error) {
+	src, err := newSource(j)
+	if err != nil {
+		return nil, err
+	}
+	tables, err := src.describe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Job: j, Tables: tables}
+	var errs []error
+	seen := map[string]string{}
+	for i, ref := range j.Views {
+		path := j.Path(ref.Mapping)
+		text, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reading mapping: %w", err))
+			continue
+		}
+		spec, err := mappings.Parse(path, text)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if prev, dup := seen[spec.View]; dup {
+			errs = append(errs, j.errAt(fmt.Sprintf("views[%d]", i), "view %q is declared twice (%s and %s)", spec.View, prev, path))
+			continue
+		}
+		seen[spec.View] = path
+		table, err := matchTable(tables, spec.Source)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: source: %w", path, err))
+			continue
+		}
+		m, err := mappings.Compile(spec, table)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.Views = append(p.Views, PlannedView{
+			Name:    spec.View,
+			Mapping: m,
+			View:    transforms.View{File: path, Text: string(text), Table: table},
+			Sinks:   j.sinksOf(ref),
+		})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (j *Job) sinksOf(ref ViewRef) []SinkSpec {
+	if len(ref.Sinks) == 0 {
+		return j.Sinks
+	}
+	var out []SinkSpec
+	for _, s := range j.Sinks {
+		for _, n := range ref.Sinks {
+			if s.Name == n {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// matchTable finds the table a mapping's source names: "schema.table",
+// "db.table" or a bare table name that is unique among the job's tables.
+func matchTable(tables []*change.Table, source string) (*change.Table, error) {
+	var hits []*change.Table
+	for _, t := range tables {
+		if t.QualifiedName() == source || (t.Database != "" && t.Database+"."+t.Name == source) {
+			return t, nil
+		}
+		if t.Name == source {
+			hits = append(hits, t)
+		}
+	}
+	switch len(hits) {
+	case 1:
+		return hits[0], nil
+	case 0:
+		names := make([]string, len(tables))
+		for i, t := range tables {
+			names[i] = t.QualifiedName()
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("table %q is not among the job's source tables%s (the job reads: %s); add it to source.tables or fix the name",
+			source, yamlspec.DidYouMean(source, names), strings.Join(names, ", "))
+	}
+	return nil, fmt.Errorf("table name %q is ambiguous: qualify it with its schema", source)
+}

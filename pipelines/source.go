@@ -1,0 +1,128 @@
+package pipelines
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/sources/files"
+	"github.com/beamsync/beamsync/sources/mysql"
+	"github.com/beamsync/beamsync/sources/postgres"
+)
+
+// source is what the pipeline needs of a source kind: its tables, described
+// at construction, and a Beam read of them.
+type source interface {
+	describe(ctx context.Context) ([]*change.Table, error)
+	// read returns the change batches and the decode dead letters (may be
+	// an invalid PCollection when the source has none).
+	read(s beam.Scope, tables []*change.Table) (batches, dead beam.PCollection)
+}
+
+func newSource(j *Job) (source, error) {
+	s := j.Source
+	switch s.Kind {
+	case SourcePostgres:
+		return &postgresSource{job: j, cfg: postgres.Config{
+			Tables: s.Tables, ChunkSize: s.ChunkSize, Parallelism: s.Parallelism,
+			BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey,
+		}.WithDefaults()}, nil
+	case SourceMySQL:
+		return &mysqlSource{job: j, cfg: mysql.Config{
+			Tables: s.Tables, ChunkSize: s.ChunkSize, Parallelism: s.Parallelism,
+			BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey,
+		}.WithDefaults()}, nil
+	case SourceFiles:
+		fs := &filesSource{}
+		for _, f := range s.Files {
+			fs.cfgs = append(fs.cfgs, files.Config{
+				Path: j.Path(f.Path), Format: f.Format, Table: f.Table, Key: f.Key, BatchSize: s.BatchSize,
+			})
+		}
+		return fs, nil
+	}
+	return nil, fmt.Errorf("unknown source kind %q", s.Kind)
+}
+
+// dsn reads the connection string from the environment variable the job
+// names. The value is a secret: it is never logged nor put in the pipeline.
+func (j *Job) dsn() (string, error) {
+	v := os.Getenv(j.Source.DSNEnv)
+	if v == "" {
+		return "", j.errAt("source.dsn_env", "environment variable %s is not set: export it with the connection string (e.g. %s)",
+			j.Source.DSNEnv, dsnExample(j.Source.Kind))
+	}
+	return v, nil
+}
+
+func dsnExample(kind string) string {
+	if kind == SourceMySQL {
+		return "user:password@tcp(host:3306)/dbname"
+	}
+	return "postgres://user:password@host:5432/dbname"
+}
+
+type postgresSource struct {
+	job *Job
+	cfg postgres.Config
+}
+
+func (p *postgresSource) describe(ctx context.Context) ([]*change.Table, error) {
+	dsn, err := p.job.dsn()
+	if err != nil {
+		return nil, err
+	}
+	tables, err := postgres.Describe(ctx, dsn, p.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("source (postgres, $%s): %w", p.job.Source.DSNEnv, err)
+	}
+	return tables, nil
+}
+
+func (p *postgresSource) read(s beam.Scope, tables []*change.Table) (beam.PCollection, beam.PCollection) {
+	return postgres.Read(s, p.job.Source.DSNEnv, p.cfg, tables), beam.PCollection{}
+}
+
+type mysqlSource struct {
+	job *Job
+	cfg mysql.Config
+}
+
+func (m *mysqlSource) describe(ctx context.Context) ([]*change.Table, error) {
+	dsn, err := m.job.dsn()
+	if err != nil {
+		return nil, err
+	}
+	tables, err := mysql.Describe(ctx, dsn, m.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("source (mysql, $%s): %w", m.job.Source.DSNEnv, err)
+	}
+	return tables, nil
+}
+
+func (m *mysqlSource) read(s beam.Scope, tables []*change.Table) (beam.PCollection, beam.PCollection) {
+	return mysql.Read(s, m.job.Source.DSNEnv, m.cfg, tables), beam.PCollection{}
+}
+
+type filesSource struct {
+	cfgs []files.Config
+}
+
+func (f *filesSource) describe(ctx context.Context) ([]*change.Table, error) {
+	var all []*change.Table
+	for _, c := range f.cfgs {
+		ts, err := files.Describe(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("source (files): %w", err)
+		}
+		all = append(all, ts...)
+	}
+	return all, nil
+}
+
+func (f *filesSource) read(s beam.Scope, tables []*change.Table) (beam.PCollection, beam.PCollection) {
+	return files.ReadAll(s, f.cfgs, tables)
+}

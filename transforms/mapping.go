@@ -1,0 +1,138 @@
+package transforms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/runstats"
+	"github.com/beamsync/beamsync/mappings"
+)
+
+// View is a mapping bound to the table it reads: what the mapping stage needs
+// to compile it on a worker. It is serialised into the pipeline.
+type View struct {
+	// File is the mapping file's name, for error messages.
+	File string `json:"file"`
+	// Text is the mapping file's content.
+	Text string `json:"text"`
+	// Table is the schema of the source table the view reads.
+	Table *change.Table `json:"table"`
+}
+
+// Compile parses and compiles the view's mapping against its table.
+func (v View) Compile() (*mappings.Mapping, error) {
+	spec, err := mappings.Parse(v.File, []byte(v.Text))
+	if err != nil {
+		return nil, err
+	}
+	return mappings.Compile(spec, v.Table)
+}
+
+// Map applies every view's mapping to the change batches of its table. It
+// returns the view records (one change.RecordBatch per input batch and view)
+// and the dead letters of rows a mapping failed on.
+func Map(s beam.Scope, views []View, batches beam.PCollection) (records, dead beam.PCollection) {
+	s = s.Scope("Map")
+	return beam.ParDo2(s, &mapFn{Views: views}, batches)
+}
+
+type mapFn struct {
+	Views []View `json:"views"`
+
+	byTable map[string][]*boundView
+}
+
+type boundView struct {
+	m    *mappings.Mapping
+	eval *mappings.Evaluator
+	buf  []change.Record
+}
+
+func (f *mapFn) Setup() error {
+	f.byTable = make(map[string][]*boundView)
+	for _, v := range f.Views {
+		m, err := v.Compile()
+		if err != nil {
+			return fmt.Errorf("compiling mapping %s: %w", v.File, err)
+		}
+		name := v.Table.QualifiedName()
+		f.byTable[name] = append(f.byTable[name], &boundView{m: m, eval: m.NewEvaluator()})
+	}
+	return nil
+}
+
+func (f *mapFn) ProcessElement(ctx context.Context, b change.Batch, emit func(change.RecordBatch), dead func(change.DeadLetter)) error {
+	if b.Table == nil {
+		return errors.New("mapping: batch without a table schema")
+	}
+	for _, bv := range f.byTable[b.Table.QualifiedName()] {
+		if err := bv.apply(b, emit, dead); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (bv *boundView) apply(b change.Batch, emit func(change.RecordBatch), dead func(change.DeadLetter)) error {
+	view := bv.m.View()
+	out := make([]change.Record, 0, len(b.Changes))
+	var deadN, filtered int64
+	for i := range b.Changes {
+		c := &b.Changes[i]
+		before := len(out)
+		var err error
+		out, err = bv.eval.Apply(c, out)
+		if err != nil {
+			out = out[:before]
+			if bv.m.OnError() == "fail" {
+				return fmt.Errorf("%w (row %s at %s; the view's on_error is fail)",
+					err, change.KeyString(c.Key), sourcePos(c))
+			}
+			dead(MappingDeadLetter(view, b.Table, c, err))
+			deadN++
+			continue
+		}
+		if len(out) == before {
+			filtered++
+		}
+	}
+	runstats.Add(runstats.Mapped, view, int64(len(out)))
+	runstats.Add(runstats.Filtered, view, filtered)
+	runstats.Add(runstats.Dead, view, deadN)
+	if len(out) > 0 {
+		emit(change.RecordBatch{View: view, Records: out})
+	}
+	return nil
+}
+
+// MappingDeadLetter describes a row a mapping failed on.
+func MappingDeadLetter(view string, t *change.Table, c *change.Change, err error) change.DeadLetter {
+	return change.DeadLetter{
+		View:      view,
+		Stage:     change.StageMap,
+		Table:     t.QualifiedName(),
+		Key:       change.JSON(change.AppendJSON(nil, c.Key)),
+		Position:  c.Position,
+		SourcePos: c.SourcePos,
+		Reason:    err.Error(),
+		Row:       change.RowJSON(t, c.Row()),
+	}
+}
+
+func sourcePos(c *change.Change) string {
+	if c.SourcePos != "" {
+		return c.SourcePos
+	}
+	return "position " + c.Position.String()
+}
+
+func init() {
+	register.DoFn4x1[context.Context, change.Batch, func(change.RecordBatch), func(change.DeadLetter), error](&mapFn{})
+	register.Emitter1[change.RecordBatch]()
+	register.Emitter1[change.DeadLetter]()
+}
