@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test against throwaway servers it starts and stops itself.
+# Runs every test against throwaway servers. Servers it starts it stops
+# again; servers that were already running (scripts/testenv.sh start) are left
+# running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-started=0
-cleanup() { [ "$started" = 1 ] && scripts/testenv.sh stop || true; }
+was_running=0
+scripts/testenv.sh status >/dev/null 2>&1 && was_running=1
+cleanup() { [ "$was_running" = 1 ] || scripts/testenv.sh stop || true; }
 trap cleanup EXIT
 eval "$(scripts/testenv.sh start)"
-started=1
 echo "== go vet"
 go vet ./...
 echo "== go test"
-go test -race -count=1 -timeout 30m "${@:-./...}"
+go test -race -count=1 -timeout 45m "${@:-./...}"

@@ -164,6 +164,11 @@ case "${1:-}" in
   env)
     cat "$dir/env"
     ;;
+  status) # exit 0 when every server is running
+    [ -f "$dir/pg/postmaster.pid" ] && kill -0 "$(head -1 "$dir/pg/postmaster.pid")" 2>/dev/null \
+      && [ -f "$dir/mysql/pid" ] && kill -0 "$(cat "$dir/mysql/pid")" 2>/dev/null \
+      && [ -f "$dir/dynalite.pid" ] && kill -0 "$(cat "$dir/dynalite.pid")" 2>/dev/null
+    ;;
   *)
-    echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+    echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
 esac
