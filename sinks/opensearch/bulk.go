@@ -56,11 +56,16 @@ func (e bulkEncoder) append(body []byte, r *change.Record) ([]byte, bulkItem, er
 	}
 	body = append(body, action...)
 	body = change.AppendJSON(body, id)
+	// Invariant: every write carries the record's position as an external
+	// version, so OpenSearch never lets an older record replace a newer one.
 	body = append(body, `,"version":`...)
 	body = strconv.AppendUint(body, uint64(r.Position), 10)
 	body = append(body, `,"version_type":"external"}}`+"\n"...)
 	switch {
 	case r.Delete && e.tombstones:
+		// Invariant: a delete leaves a live tombstone at its version, which
+		// refuses older updates for ever (OpenSearch forgets the versions of
+		// deleted documents after index.gc_deletes).
 		body = append(body, `{"`+DeletedField+`":true,"`+VersionField+`":`...)
 		body = strconv.AppendUint(body, uint64(r.Position), 10)
 		body = append(body, "}\n"...)

@@ -37,7 +37,7 @@ func classify(status int, errType string) outcome {
 		"no_shard_available_action_exception", "unavailable_shards_exception":
 		return retryable
 	case "index_not_found_exception", "invalid_index_name_exception", "index_closed_exception",
-		"cluster_block_exception", "security_exception", "resource_already_exists_exception":
+		"cluster_block_exception", "security_exception":
 		return fatal
 	}
 	switch {

@@ -32,7 +32,11 @@ type deadLetters struct {
 	list []change.DeadLetter
 }
 
-func (d *deadLetters) add(l change.DeadLetter) { d.mu.Lock(); d.list = append(d.list, l); d.mu.Unlock() }
+func (d *deadLetters) add(l change.DeadLetter) {
+	d.mu.Lock()
+	d.list = append(d.list, l)
+	d.mu.Unlock()
+}
 
 func (d *deadLetters) all() []change.DeadLetter {
 	d.mu.Lock()

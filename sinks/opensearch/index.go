@@ -181,6 +181,8 @@ func CommitRefresh(ctx context.Context, cfg Config, view change.ViewSchema, inde
 			actions = append(actions, map[string]any{"remove_index": map[string]any{"index": alias}})
 		}
 	}
+	// Invariant: one _aliases request moves the alias; readers see the old
+	// index or the new, complete and refreshed one, never neither.
 	if err := a.updateAliases(ctx, actions); err != nil {
 		return fmt.Errorf("committing the refresh of view %s: %w", view.Name, err)
 	}

@@ -259,6 +259,8 @@ func (w *Writer) send(ctx context.Context, body []byte, items []bulkItem) error 
 						w.written.Add(1)
 					}
 				case older:
+					// Invariant: a version conflict means the index already
+					// holds this version or a newer one; nothing to write.
 					w.older.Add(1)
 				case retryable:
 					again, lastReason = append(again, it), reason
@@ -313,7 +315,9 @@ func (w *Writer) bulk(ctx context.Context, body []byte, n int) (*opensearchapi.B
 	var resp *opensearchapi.BulkResp
 	params := opensearchapi.BulkParams{}
 	if w.viaAlias {
-		params.RequireAlias = &w.viaAlias // never auto-create an index named like the alias
+		// Invariant: writes through the alias never auto-create a concrete
+		// index named like it (which readers would see without the filter).
+		params.RequireAlias = &w.viaAlias
 	}
 	err := retry.Do(ctx, w.cfg.Retry, func(err error) bool { return isRetryable(ctx, err) },
 		func(error) { w.retried.Add(int64(n)) },

@@ -286,4 +286,3 @@ func TestWriterNeedsItsIndex(t *testing.T) {
 		}
 	})
 }
-
