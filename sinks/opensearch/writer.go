@@ -26,30 +26,17 @@ type Stats struct {
 	Bytes        int64 `json:"bytes"`         // bytes of those requests' bodies
 }
 
-// Option configures a Writer.
-type Option func(*options)
-
-type options struct {
-	dead   func(change.DeadLetter)
-	sink   string
-	target string
-	client *opensearchapi.Client
+func (s Stats) minus(o Stats) Stats {
+	return Stats{Written: s.Written - o.Written, Deleted: s.Deleted - o.Deleted, SkippedOlder: s.SkippedOlder - o.SkippedOlder,
+		Retried: s.Retried - o.Retried, DeadLettered: s.DeadLettered - o.DeadLettered, Batches: s.Batches - o.Batches,
+		Bytes: s.Bytes - o.Bytes}
 }
 
-// WithDeadLetter receives the records that can never be written (a value
-// a mapped field cannot parse, an over-long id, ...). Calls are serialised.
-// Without it such a record fails the writer: nothing is dropped silently.
-func WithDeadLetter(fn func(change.DeadLetter)) Option { return func(o *options) { o.dead = fn } }
-
-// WithSinkName names the sink in dead letters (default "opensearch").
-func WithSinkName(name string) Option { return func(o *options) { o.sink = name } }
-
-// WithTargetIndex writes into a concrete index instead of the view's alias:
-// the index of a full refresh, from BeginRefresh.
-func WithTargetIndex(index string) Option { return func(o *options) { o.target = index } }
-
-// withClient shares a client between writers (the caller closes it).
-func withClient(c *opensearchapi.Client) Option { return func(o *options) { o.client = c } }
+func (s Stats) plus(o Stats) Stats {
+	return Stats{Written: s.Written + o.Written, Deleted: s.Deleted + o.Deleted, SkippedOlder: s.SkippedOlder + o.SkippedOlder,
+		Retried: s.Retried + o.Retried, DeadLettered: s.DeadLettered + o.DeadLettered, Batches: s.Batches + o.Batches,
+		Bytes: s.Bytes + o.Bytes}
+}
 
 // Writer writes a view's records to OpenSearch with version-guarded _bulk
 // requests. Add and Flush are called from one goroutine; batches are sent
@@ -207,7 +194,7 @@ func (w *Writer) buffer() []byte {
 	if b, ok := w.bufs.Get().(*[]byte); ok {
 		return (*b)[:0]
 	}
-	return make([]byte, 0, min(w.cfg.BatchBytes+w.cfg.BatchBytes/8, 64<<20))
+	return make([]byte, 0, min(w.cfg.BatchBytes, 256<<10)) // grows to the batch size where needed
 }
 
 // dispatch sends the open batch once a request slot is free.

@@ -136,8 +136,7 @@ func assertDeleted(t *testing.T, tr *tier, alias, index, id string, version int)
 func TestHardDeletes(t *testing.T) {
 	forEachTier(t, func(t *testing.T, tr *tier) {
 		cfg := tr.config()
-		cfg.Deletes = DeletesHard
-		cfg.Settings = map[string]any{"index.gc_deletes": "1s"}
+		cfg.Deletes = DeletesHard // with the default index.gc_deletes (60s)
 		view := simpleView(tr.uniqueView(t, "hard"))
 		alias := ensure(t, cfg, view)
 		index := tr.aliasIndices(t, alias)[0]
@@ -161,7 +160,7 @@ func TestHardDeletes(t *testing.T) {
 		}
 		// The documented hazard of hard deletes: once gc_deletes passed, the
 		// version is forgotten and a late, older update resurrects the row.
-		tr.passGCDeletes(t, index, time.Second)
+		tr.passGCDeletes(t, index, time.Minute)
 		write(t, w, row(1, 6, "resurrected", 6))
 		if _, v, found := tr.get(t, index, "1"); !found || v != 6 {
 			t.Fatalf("after gc_deletes: found %v v%d, want the resurrected v6 (the hazard hard mode documents)", found, v)

@@ -1,6 +1,7 @@
 package ostest
 
 import (
+	"compress/gzip"
 	"fmt"
 	"io"
 	"mime"
@@ -249,7 +250,21 @@ func (rt route) match(segs []string) (map[string]string, bool) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	s.requests.Add(1)
-	body, err := io.ReadAll(hr.Body)
+	var in io.Reader = hr.Body
+	switch enc := hr.Header.Get("Content-Encoding"); enc {
+	case "":
+	case "gzip": // http.compression: OpenSearch accepts gzipped request bodies
+		zr, err := gzip.NewReader(hr.Body)
+		if err != nil {
+			writeError(w, illegalArgument("reading the gzipped request body: %v", err))
+			return
+		}
+		in = zr
+	default:
+		writeError(w, notImplemented("the Content-Encoding [%s]", enc))
+		return
+	}
+	body, err := io.ReadAll(in)
 	if err != nil {
 		writeError(w, illegalArgument("reading the request body: %v", err))
 		return
