@@ -1,7 +1,9 @@
 package change
 
 import (
+	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 	"math"
 	"reflect"
 	"testing"
@@ -138,5 +140,38 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(EncodeBatch(Batch{Table: &Table{Name: "t"}, Changes: []Change{{Op: OpRead, After: sampleValues()}}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = DecodeBatch(b) // must not panic
+	})
+}
+
+func FuzzAppendJSONOfJSONMatchesEncodingJSON(f *testing.F) {
+	for _, s := range []string{`{"a": [1, 2.5e3, {"b": null}], "c": "x\u00e9\n"}`, ` [ ] `, `"\ud83d"`, `{"a":1,}`, `01`, `-`, `"\x01"`, "\"\xff\"", `[1 2]`, `{"a" 1}`, `tru`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := AppendJSON(nil, JSON(s))
+		if s == "" {
+			if string(got) != "null" {
+				t.Fatalf("empty JSON written as %s, want null", got)
+			}
+			return
+		}
+		if !json.Valid(got) {
+			t.Fatalf("AppendJSON(JSON(%q)) = %s is not valid JSON", s, got)
+		}
+		if json.Valid([]byte(s)) && utf8.ValidString(s) {
+			var want bytes.Buffer
+			if err := json.Compact(&want, []byte(s)); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Fatalf("AppendJSON(JSON(%q)) = %s, want %s", s, got, want.Bytes())
+			}
+		} else if !json.Valid([]byte(s)) {
+			if want := AppendJSON(nil, s); !bytes.Equal(got, want) {
+				t.Fatalf("invalid JSON %q written as %s, want the string %s", s, got, want)
+			}
+		} else if !utf8.Valid(got) {
+			t.Fatalf("AppendJSON(JSON(%q)) = %q is not valid UTF-8", s, got)
+		}
 	})
 }

@@ -53,8 +53,8 @@ func AppendJSON(b []byte, v any) []byte {
 		if len(x) == 0 {
 			return append(b, "null"...)
 		}
-		if isValidJSON(x) {
-			return appendCompactJSON(b, x)
+		if out, ok := appendCompactJSON(b, x); ok {
+			return out
 		}
 		return appendString(b, string(x))
 	case []byte:
@@ -131,6 +131,17 @@ func appendFloat(b []byte, f float64) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
+
+const badRune = utf8.RuneError
+
+// decodeRune decodes one rune, reporting invalid encodings as (badRune, 1).
+func decodeRune(b []byte) (rune, int) {
+	r, n := utf8.DecodeRune(b)
+	if r == utf8.RuneError && n <= 1 {
+		return badRune, 1
+	}
+	return r, n
+}
 
 // appendString appends s as a JSON string. Invalid UTF-8 is replaced by
 // U+FFFD; <, > and & are not escaped (the output is data, not HTML).

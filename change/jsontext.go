@@ -1,23 +1,229 @@
 package change
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 )
 
-func isValidJSON(b []byte) bool { return json.Valid(b) }
+// appendCompactJSON appends x without insignificant white space if x is
+// one valid JSON value, in a single pass; ok is false (and b unchanged) when
+// it is not valid JSON.
+func appendCompactJSON(b []byte, x []byte) (out []byte, ok bool) {
+	c := compactor{in: x, out: b}
+	c.space()
+	if !c.value(0) {
+		return b, false
+	}
+	c.space()
+	if c.i != len(c.in) {
+		return b, false
+	}
+	return c.out, true
+}
 
-// appendCompactJSON appends valid JSON text without insignificant space.
-func appendCompactJSON(b []byte, x []byte) []byte {
-	if !bytes.ContainsAny(x, " \t\r\n") {
-		return append(b, x...)
+// maxJSONDepth bounds nesting, as encoding/json does.
+const maxJSONDepth = 10000
+
+type compactor struct {
+	in  []byte
+	i   int
+	out []byte
+}
+
+func (c *compactor) space() {
+	for c.i < len(c.in) {
+		switch c.in[c.i] {
+		case ' ', '\t', '\n', '\r':
+			c.i++
+		default:
+			return
+		}
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, x); err != nil {
-		return append(b, x...)
+}
+
+func (c *compactor) value(depth int) bool {
+	if c.i >= len(c.in) || depth > maxJSONDepth {
+		return false
 	}
-	return append(b, buf.Bytes()...)
+	switch ch := c.in[c.i]; {
+	case ch == '{':
+		return c.object(depth)
+	case ch == '[':
+		return c.array(depth)
+	case ch == '"':
+		return c.string()
+	case ch == '-' || (ch >= '0' && ch <= '9'):
+		return c.number()
+	case ch == 't':
+		return c.literal("true")
+	case ch == 'f':
+		return c.literal("false")
+	case ch == 'n':
+		return c.literal("null")
+	}
+	return false
+}
+
+func (c *compactor) literal(lit string) bool {
+	if len(c.in)-c.i < len(lit) || string(c.in[c.i:c.i+len(lit)]) != lit {
+		return false
+	}
+	c.out = append(c.out, lit...)
+	c.i += len(lit)
+	return true
+}
+
+func (c *compactor) object(depth int) bool {
+	c.out = append(c.out, '{')
+	c.i++
+	c.space()
+	if c.i < len(c.in) && c.in[c.i] == '}' {
+		c.out = append(c.out, '}')
+		c.i++
+		return true
+	}
+	for {
+		c.space()
+		if c.i >= len(c.in) || c.in[c.i] != '"' || !c.string() {
+			return false
+		}
+		c.space()
+		if c.i >= len(c.in) || c.in[c.i] != ':' {
+			return false
+		}
+		c.out = append(c.out, ':')
+		c.i++
+		c.space()
+		if !c.value(depth + 1) {
+			return false
+		}
+		c.space()
+		if c.i >= len(c.in) {
+			return false
+		}
+		switch c.in[c.i] {
+		case ',':
+			c.out = append(c.out, ',')
+			c.i++
+		case '}':
+			c.out = append(c.out, '}')
+			c.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (c *compactor) array(depth int) bool {
+	c.out = append(c.out, '[')
+	c.i++
+	c.space()
+	if c.i < len(c.in) && c.in[c.i] == ']' {
+		c.out = append(c.out, ']')
+		c.i++
+		return true
+	}
+	for {
+		c.space()
+		if !c.value(depth + 1) {
+			return false
+		}
+		c.space()
+		if c.i >= len(c.in) {
+			return false
+		}
+		switch c.in[c.i] {
+		case ',':
+			c.out = append(c.out, ',')
+			c.i++
+		case ']':
+			c.out = append(c.out, ']')
+			c.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// string copies a string token, checking escapes and control characters;
+// invalid UTF-8 is replaced by \ufffd (as a JSON decoder would read it).
+func (c *compactor) string() bool {
+	start := c.i
+	c.i++
+	for c.i < len(c.in) {
+		ch := c.in[c.i]
+		switch {
+		case ch == '"':
+			c.i++
+			c.out = append(c.out, c.in[start:c.i]...)
+			return true
+		case ch == '\\':
+			if c.i+1 >= len(c.in) {
+				return false
+			}
+			switch c.in[c.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				c.i += 2
+			case 'u':
+				if c.i+6 > len(c.in) || !isHex4(c.in[c.i+2:c.i+6]) {
+					return false
+				}
+				c.i += 6
+			default:
+				return false
+			}
+		case ch < 0x20:
+			return false
+		case ch < 0x80:
+			c.i++
+		default:
+			if n := validRuneLen(c.in[c.i:]); n > 0 {
+				c.i += n
+				continue
+			}
+			c.out = append(c.out, c.in[start:c.i]...)
+			c.out = append(c.out, `\ufffd`...)
+			c.i++
+			start = c.i
+		}
+	}
+	return false
+}
+
+func (c *compactor) number() bool {
+	start := c.i
+	for c.i < len(c.in) {
+		switch ch := c.in[c.i]; {
+		case ch >= '0' && ch <= '9', ch == '-', ch == '+', ch == '.', ch == 'e', ch == 'E':
+			c.i++
+			continue
+		}
+		break
+	}
+	if !isJSONNumber(string(c.in[start:c.i])) {
+		return false
+	}
+	c.out = append(c.out, c.in[start:c.i]...)
+	return true
+}
+
+func isHex4(b []byte) bool {
+	for _, ch := range b {
+		if !(ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f' || ch >= 'A' && ch <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// validRuneLen returns the length of the valid UTF-8 sequence at b[0], or 0.
+func validRuneLen(b []byte) int {
+	r, n := decodeRune(b)
+	if r == badRune {
+		return 0
+	}
+	return n
 }
 
 func fmtAny(v any) string { return fmt.Sprint(v) }

@@ -44,6 +44,7 @@ type SinkSummary struct {
 	Written int64  `json:"written"`
 	Deleted int64  `json:"deleted"`
 	Older   int64  `json:"skipped_older"`
+	Dead    int64  `json:"dead_letters"`
 	Where   string `json:"where,omitempty"`
 }
 
@@ -67,7 +68,9 @@ func Summarize(p *Plan, d time.Duration) *Summary {
 				Written: runstats.Get(runstats.Written, subj),
 				Deleted: runstats.Get(runstats.Deleted, subj),
 				Older:   runstats.Get(runstats.Older, subj),
+				Dead:    runstats.Get(runstats.Dead, subj),
 			}
+			vs.DeadLetters += ss.Dead
 			if sk.Kind == SinkFile {
 				ss.Where = filepath.Join(p.Job.Path(sk.Dir), v.Name+".jsonl")
 			}

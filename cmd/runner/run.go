@@ -6,6 +6,8 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"strings"
 
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
@@ -21,6 +23,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	progress := fs.String("progress", "auto", "progress display: auto (a status line on a terminal, log lines otherwise), line, log or off")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	verbose := fs.Bool("verbose", false, "log debug detail, including the runner's own log and full error chains")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (for performance work)")
 	if code := parseFlags(fs, args, stdout); code >= 0 {
 		return code
 	}
@@ -48,6 +51,14 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "runner: cannot run job %s:\n%v\n", j.Name, err)
 		return exitFail
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "runner: %v\n", err)
+			return exitFail
+		}
+		defer stop()
 	}
 	logger.Info("running job", "job", j.Name, "runner", *runner, "tables", len(plan.Tables), "views", len(plan.Views))
 	stopProgress := startProgress(ctx, stderr, logger, *progress)
@@ -98,4 +109,16 @@ func (b beamLogger) Log(ctx context.Context, sev beamlog.Severity, _ int, msg st
 		level = slog.LevelError
 	}
 	b.l.Log(ctx, level, msg, "component", "beam")
+}
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("starting CPU profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
