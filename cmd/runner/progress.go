@@ -67,13 +67,14 @@ func startProgress(ctx context.Context, w io.Writer, logger *slog.Logger, mode s
 
 type progressNow struct {
 	rows, total int64
+	sourceDone  bool
 	rate        float64
 	eta         time.Duration
 	elapsed     time.Duration
 }
 
 func currentProgress(elapsed time.Duration) progressNow {
-	p := progressNow{rows: runstats.Sum(runstats.Read), elapsed: elapsed}
+	p := progressNow{rows: runstats.Sum(runstats.Read), elapsed: elapsed, sourceDone: runstats.Sum(runstats.SourceDone) > 0}
 	for _, t := range runstats.Subjects(runstats.Estimated) {
 		if n := runstats.Get(runstats.Estimated, t); n > 0 {
 			p.total += n
@@ -89,6 +90,9 @@ func currentProgress(elapsed time.Duration) progressNow {
 }
 
 func (p progressNow) line() string {
+	if p.sourceDone {
+		return fmt.Sprintf("snapshot read: %s rows; writing the views...  %s", human(p.rows), p.elapsed.Round(time.Second))
+	}
 	s := fmt.Sprintf("snapshot: %s rows", human(p.rows))
 	if p.total > 0 {
 		pct := min(100, float64(p.rows)*100/float64(p.total))

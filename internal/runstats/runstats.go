@@ -16,17 +16,18 @@ import (
 // Counter names are "<kind>/<subject>", e.g. "read/public.orders",
 // "written/orders@file", "dead/orders".
 const (
-	Read        = "read"      // source rows read, per table
-	Mapped      = "mapped"    // records produced by a mapping, per view
-	Filtered    = "filtered"  // rows a view's where filter left out, per view
-	Written     = "written"   // records a sink wrote, per view@sink
-	Deleted     = "deleted"   // deletes a sink applied, per view@sink
-	Older       = "older"     // records skipped as older than the view's version, per view@sink
-	Dead        = "dead"      // dead letters, per view (or per table for decode errors)
-	Estimated   = "estimated" // the source's row estimate, per table
-	Retried     = "retried"   // sink retries, per view@sink
-	WriteBytes  = "bytes"     // bytes written, per view@sink
-	WriteBatchs = "batches"   // batches written, per view@sink
+	Read        = "read"        // source rows read, per table
+	Mapped      = "mapped"      // records produced by a mapping, per view
+	Filtered    = "filtered"    // rows a view's where filter left out, per view
+	Written     = "written"     // records a sink wrote, per view@sink
+	Deleted     = "deleted"     // deletes a sink applied, per view@sink
+	Older       = "older"       // records skipped as older than the view's version, per view@sink
+	Dead        = "dead"        // dead letters, per view (or per table for decode errors)
+	Estimated   = "estimated"   // the source's row estimate, per table
+	Retried     = "retried"     // sink retries, per view@sink
+	WriteBytes  = "bytes"       // bytes written, per view@sink
+	WriteBatchs = "batches"     // batches written, per view@sink
+	SourceDone  = "source_done" // 1 once a source has read everything, per source
 )
 
 var counters sync.Map // name -> *atomic.Int64

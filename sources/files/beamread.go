@@ -38,6 +38,7 @@ func (f *readFn) ProcessElement(ctx context.Context, _ []byte, emit func(change.
 			return err
 		}
 	}
+	runstats.Set(runstats.SourceDone, "files", 1)
 	return nil
 }
 

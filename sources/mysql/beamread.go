@@ -61,6 +61,9 @@ func (f *snapshotFn) ProcessElement(ctx context.Context, _ []byte, emit func(cha
 		emit(b)
 		return nil
 	})
+	if err == nil {
+		runstats.Set(runstats.SourceDone, "mysql", 1)
+	}
 	return err
 }
 
