@@ -17,8 +17,9 @@ import (
 )
 
 // requestTimeout bounds one attempt of a request; a timed-out attempt is
-// retried under the retry policy like any transient failure.
-const requestTimeout = time.Minute
+// retried under the retry policy like any transient failure. (A variable
+// for the tests.)
+var requestTimeout = time.Minute
 
 // newClient builds the official client. The sink owns retries (the retry
 // policy), so the client's own are off.

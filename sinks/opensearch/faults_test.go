@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/beamsync/beamsync/change"
 	"github.com/beamsync/beamsync/internal/testenv"
@@ -30,6 +31,12 @@ var requestFaults = map[string]func(w http.ResponseWriter, r *http.Request, n in
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprint(w, "<html><body>503 Service Temporarily Unavailable</body></html>")
 	},
+	"stalled past the request timeout": func(w http.ResponseWriter, r *http.Request, _ int64) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	},
 	"connection reset": func(w http.ResponseWriter, _ *http.Request, _ int64) {
 		conn, _, err := w.(http.Hijacker).Hijack()
 		if err == nil {
@@ -39,6 +46,8 @@ var requestFaults = map[string]func(w http.ResponseWriter, r *http.Request, n in
 }
 
 func TestRequestFaultsRetried(t *testing.T) {
+	defer func(d time.Duration) { requestTimeout = d }(requestTimeout)
+	requestTimeout = 100 * time.Millisecond
 	forEachTier(t, func(t *testing.T, tr *tier) {
 		for name, fault := range requestFaults {
 			t.Run(name, func(t *testing.T) {

@@ -22,7 +22,7 @@ type Stats struct {
 	SkippedOlder int64 `json:"skipped_older"` // records the index already held in the same or a newer version
 	Retried      int64 `json:"retried"`       // records sent again (in a retried request or as a retried item)
 	DeadLettered int64 `json:"dead_lettered"` // records that can never be written, sent to the dead-letter output
-	Batches      int64 `json:"batches"`       // _bulk requests answered
+	Batches      int64 `json:"batches"`       // _bulk requests OpenSearch answered with 200 (per-item results)
 	Bytes        int64 `json:"bytes"`         // bytes of those requests' bodies
 }
 
@@ -306,9 +306,12 @@ func (w *Writer) bulk(ctx context.Context, body []byte, n int) (*opensearchapi.B
 		// index named like it (which readers would see without the filter).
 		params.RequireAlias = &w.viaAlias
 	}
-	err := retry.Do(ctx, w.cfg.Retry, func(err error) bool { return isRetryable(ctx, err) },
-		func(error) { w.retried.Add(int64(n)) },
+	attempt := 0
+	err := retry.Do(ctx, w.cfg.Retry, func(err error) bool { return isRetryable(ctx, err) }, nil,
 		func(ctx context.Context) error {
+			if attempt++; attempt > 1 {
+				w.retried.Add(int64(n))
+			}
 			var err error
 			resp, err = w.client.Bulk(ctx, opensearchapi.BulkReq{Index: w.target, Body: bytes.NewReader(body), Params: params})
 			status := 0

@@ -203,7 +203,7 @@ func (m *mapper) terms(v *value) ([]any, *osError) {
 		return m.dateTerms(v)
 	case "binary":
 		if v.kind != jStr {
-			return nil, newError(400, "json_parse_exception", "Current token (%s) not VALUE_STRING or VALUE_EMBEDDED_OBJECT, can not access as binary", v.kind.tokenName())
+			return nil, newError(400, "json_parse_exception", "Current token (%s) not VALUE_STRING or VALUE_EMBEDDED_OBJECT, can not access as binary", v.jacksonToken())
 		}
 		if _, err := base64.StdEncoding.DecodeString(v.s); err != nil {
 			if _, err2 := base64.RawStdEncoding.DecodeString(v.s); err2 != nil {
@@ -235,7 +235,7 @@ var intRanges = map[string]struct {
 
 func (m *mapper) numberTerms(v *value) ([]any, *osError) {
 	if v.kind != jNum && v.kind != jStr {
-		return nil, newError(400, "json_parse_exception", "Current token (%s) not numeric, can not use numeric value accessors", v.kind.tokenName())
+		return nil, newError(400, "json_parse_exception", "Current token (%s) not numeric, can not use numeric value accessors", v.jacksonToken())
 	}
 	t := v.s
 	if v.kind == jStr && !m.coerce {

@@ -250,6 +250,14 @@ func (s *Server) refreshIndices(r *request) (result, *osError) {
 
 func (s *Server) getDoc(r *request) (result, *osError) {
 	name, id := r.vars["index"], r.vars["id"]
+	if targets := s.aliasTargets(name); len(targets) > 1 && s.indices[name] == nil {
+		names := make([]string, len(targets))
+		for i, t := range targets {
+			names[i] = t.name
+		}
+		return result{}, illegalArgument("alias [%s] has more than one index associated with it [%s], can't execute a single index op",
+			name, strings.Join(names, ", "))
+	}
 	ix, err := s.writeIndex(name, false)
 	if err != nil {
 		return result{}, err

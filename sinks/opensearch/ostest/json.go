@@ -25,6 +25,24 @@ func (k kind) tokenName() string {
 	return [...]string{"VALUE_NULL", "VALUE_BOOLEAN", "VALUE_NUMBER", "VALUE_STRING", "START_ARRAY", "START_OBJECT"}[k]
 }
 
+// jacksonToken is the name Jackson (OpenSearch's JSON parser) gives a
+// value's token in its own messages.
+func (v *value) jacksonToken() string {
+	switch v.kind {
+	case jBool:
+		if v.b {
+			return "VALUE_TRUE"
+		}
+		return "VALUE_FALSE"
+	case jNum:
+		if strings.ContainsAny(v.s, ".eE") {
+			return "VALUE_NUMBER_FLOAT"
+		}
+		return "VALUE_NUMBER_INT"
+	}
+	return v.kind.tokenName()
+}
+
 // value is a parsed JSON value that keeps what OpenSearch keeps: the order
 // of object fields and the text of numbers.
 type value struct {

@@ -19,7 +19,7 @@ func TestFieldTypeChecks(t *testing.T) {
 		{`{"type":"long"}`, `"abc"`, `number_format_exception: For input string: "abc"`},
 		{`{"type":"long"}`, `9223372036854775808`, "input_coercion_exception: Numeric value (9223372036854775808) out of range of long (-9223372036854775808 - 9223372036854775807)"},
 		{`{"type":"long"}`, `"9223372036854775808"`, "illegal_argument_exception: Value [9223372036854775808] is out of range for a long"},
-		{`{"type":"long"}`, `true`, "json_parse_exception: Current token (VALUE_BOOLEAN) not numeric, can not use numeric value accessors"},
+		{`{"type":"long"}`, `true`, "json_parse_exception: Current token (VALUE_TRUE) not numeric, can not use numeric value accessors"},
 		{`{"type":"long","coerce":false}`, `"12"`, "illegal_argument_exception"},
 		{`{"type":"integer"}`, `2147483648`, "illegal_argument_exception: Value [2147483648] is out of range for an integer"},
 		{`{"type":"byte"}`, `-129`, "illegal_argument_exception: Value [-129] is out of range for a byte"},
