@@ -13,6 +13,7 @@ import (
 
 	"github.com/beamsync/beamsync/internal/yamlspec"
 	"github.com/beamsync/beamsync/mappings"
+	"github.com/beamsync/beamsync/sinks/dynamodb"
 )
 
 // Job is a job spec: where rows come from, which views they are mapped into
@@ -82,8 +83,11 @@ func (v *ViewRef) UnmarshalYAML(n *yaml.Node) error {
 
 // Sink kinds.
 const (
-	SinkFile = "file"
+	SinkFile     = "file"
+	SinkDynamoDB = "dynamodb"
 )
+
+var sinkKinds = []string{SinkFile, SinkDynamoDB}
 
 // SinkSpec configures one sink.
 type SinkSpec struct {
@@ -93,6 +97,8 @@ type SinkSpec struct {
 	Dir       string `yaml:"dir"`
 	Mode      string `yaml:"mode"`
 	SpillRows int    `yaml:"spill_rows"`
+	// DynamoDB is the dynamodb sink's configuration.
+	DynamoDB *dynamodb.Config `yaml:"dynamodb"`
 }
 
 // ErrorPolicy says what bad input does to a job.
@@ -204,10 +210,19 @@ func (j *Job) Validate() error {
 			if s.SpillRows < 0 {
 				add(p+".spill_rows", "must not be negative")
 			}
+		case SinkDynamoDB:
+			if s.DynamoDB == nil {
+				add(p+".dynamodb", "required for a dynamodb sink: e.g. {region: eu-west-1}")
+			} else if err := s.DynamoDB.Validate(); err != nil {
+				add(p+".dynamodb", "%v", err)
+			}
 		case "":
-			add(p+".kind", "required: the sink kind (file)")
+			add(p+".kind", "required: the sink kind (%s)", strings.Join(sinkKinds, ", "))
 		default:
-			add(p+".kind", "unknown sink kind %q%s; known kinds: file", s.Kind, yamlspec.DidYouMean(s.Kind, []string{SinkFile}))
+			add(p+".kind", "unknown sink kind %q%s; known kinds: %s", s.Kind, yamlspec.DidYouMean(s.Kind, sinkKinds), strings.Join(sinkKinds, ", "))
+		}
+		if s.Kind != SinkDynamoDB && s.DynamoDB != nil {
+			add(p+".dynamodb", "only for a dynamodb sink")
 		}
 	}
 

@@ -71,8 +71,11 @@ func Summarize(p *Plan, d time.Duration) *Summary {
 				Dead:    runstats.Get(runstats.Dead, subj),
 			}
 			vs.DeadLetters += ss.Dead
-			if sk.Kind == SinkFile {
+			switch sk.Kind {
+			case SinkFile:
 				ss.Where = filepath.Join(p.Job.Path(sk.Dir), v.Name+".jsonl")
+			case SinkDynamoDB:
+				ss.Where = "dynamodb table " + sk.DynamoDB.TableName(v.Name)
 			}
 			vs.Sinks = append(vs.Sinks, ss)
 		}
