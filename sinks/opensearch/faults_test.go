@@ -47,7 +47,7 @@ var requestFaults = map[string]func(w http.ResponseWriter, r *http.Request, n in
 
 func TestRequestFaultsRetried(t *testing.T) {
 	defer func(d time.Duration) { requestTimeout = d }(requestTimeout)
-	requestTimeout = 100 * time.Millisecond
+	requestTimeout = 300 * time.Millisecond
 	forEachTier(t, func(t *testing.T, tr *tier) {
 		for name, fault := range requestFaults {
 			t.Run(name, func(t *testing.T) {
@@ -63,8 +63,10 @@ func TestRequestFaultsRetried(t *testing.T) {
 					recs = append(recs, row(i, 1, "n", i))
 				}
 				write(t, w, recs...)
+				// An attempt that timed out may still have been applied: its
+				// retry then finds the same version (skipped as older).
 				st := w.Stats()
-				if st.Written != 200 || st.Retried == 0 || st.SkippedOlder != 0 {
+				if st.Written+st.SkippedOlder != 200 || st.Retried == 0 {
 					t.Fatalf("stats = %+v, want 200 written with retries", st)
 				}
 				if proxy.Faults() == 0 {

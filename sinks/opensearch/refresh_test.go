@@ -93,6 +93,12 @@ func TestFullRefreshSwapsAtomically(t *testing.T) {
 			wg.Add(1)
 			go rd.run(rctx, tr.client, alias, &wg)
 		}
+		waitFor := func(n, times int) {
+			for deadline := time.Now().Add(10 * time.Second); rd.seen(n) < times && time.Now().Before(deadline); {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		waitFor(300, 3) // the readers are reading the old view
 		// The new view: keys 201..700, so that 1..200 must disappear.
 		w := newWriter(t, replace, view, WithTargetIndex(index))
 		for _, batch := range slices.Collect(slices.Chunk(rows(201, 700, 2, "new"), 100)) {
@@ -102,10 +108,7 @@ func TestFullRefreshSwapsAtomically(t *testing.T) {
 		if err := CommitRefresh(ctx, replace, view, index); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for rd.seen(500) < 10 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(500, 10)
 		stop()
 		wg.Wait()
 
