@@ -3,16 +3,13 @@ package pipelines
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 
-	"github.com/beamsync/beamsync/change"
 	"github.com/beamsync/beamsync/internal/runstats"
-	"github.com/beamsync/beamsync/sinks/dynamodb"
 	"github.com/beamsync/beamsync/sinks/file"
 	"github.com/beamsync/beamsync/transforms"
 )
@@ -62,7 +59,7 @@ func Build(p *Plan) (*beam.Pipeline, error) {
 		if len(names) < len(p.Views) {
 			in = transforms.SelectViews(ss, names, records)
 		}
-		res, err := writeSink(ss, p, sink, names, in)
+		res, err := sinkKinds[sink.Kind].write(ss, p, sink, names, in)
 		if err != nil {
 			return nil, err
 		}
@@ -74,35 +71,6 @@ func Build(p *Plan) (*beam.Pipeline, error) {
 	}
 	file.WriteDeadLetters(s, file.Config{Dir: p.Job.DeadLetterPath(), Mode: "replace"}, dead)
 	return pipe, nil
-}
-
-// sinkResult is what every sink's Write yields.
-type sinkResult struct {
-	Written, DeadLetters beam.PCollection
-}
-
-func writeSink(s beam.Scope, p *Plan, sink SinkSpec, views []string, records beam.PCollection) (sinkResult, error) {
-	switch sink.Kind {
-	case SinkFile:
-		cfg := file.Config{Dir: p.Job.Path(sink.Dir), Mode: sink.Mode, SpillRows: sink.SpillRows}
-		r := file.Write(s, cfg, sink.Name, views, records)
-		return sinkResult{r.Written, r.DeadLetters}, nil
-	case SinkDynamoDB:
-		r, err := dynamodb.TryWrite(s, *sink.DynamoDB, sink.Name, p.schemas(views), records)
-		return sinkResult{r.Written, r.DeadLetters}, err
-	}
-	return sinkResult{}, fmt.Errorf("sink %s: unknown kind %q", sink.Name, sink.Kind)
-}
-
-// schemas returns the view schemas of the named views.
-func (p *Plan) schemas(names []string) []change.ViewSchema {
-	var out []change.ViewSchema
-	for _, v := range p.Views {
-		if slices.Contains(names, v.Name) {
-			out = append(out, v.Mapping.Schema())
-		}
-	}
-	return out
 }
 
 // Execute runs a built pipeline on a local runner.

@@ -14,11 +14,14 @@ import (
 	"github.com/beamsync/beamsync/internal/yamlspec"
 	"github.com/beamsync/beamsync/mappings"
 	"github.com/beamsync/beamsync/sinks/dynamodb"
+	"github.com/beamsync/beamsync/sinks/opensearch"
 )
 
 // Job is a job spec: where rows come from, which views they are mapped into
 // and which sinks hold the views. Relative paths in a job file are relative
-// to the job file's directory.
+// to the job file's directory. Values may use ${VAR} and ${VAR:-default} to
+// take settings from the environment (endpoints, projects); secrets are read
+// only through the *_env fields, so they never enter a pipeline's graph.
 type Job struct {
 	Name     string      `yaml:"name"`
 	Source   SourceSpec  `yaml:"source"`
@@ -83,11 +86,10 @@ func (v *ViewRef) UnmarshalYAML(n *yaml.Node) error {
 
 // Sink kinds.
 const (
-	SinkFile     = "file"
-	SinkDynamoDB = "dynamodb"
+	SinkFile       = "file"
+	SinkDynamoDB   = "dynamodb"
+	SinkOpenSearch = "opensearch"
 )
-
-var sinkKinds = []string{SinkFile, SinkDynamoDB}
 
 // SinkSpec configures one sink.
 type SinkSpec struct {
@@ -97,8 +99,9 @@ type SinkSpec struct {
 	Dir       string `yaml:"dir"`
 	Mode      string `yaml:"mode"`
 	SpillRows int    `yaml:"spill_rows"`
-	// DynamoDB is the dynamodb sink's configuration.
-	DynamoDB *dynamodb.Config `yaml:"dynamodb"`
+	// The configuration block of the sink's kind (exactly one, matching Kind).
+	DynamoDB   *dynamodb.Config   `yaml:"dynamodb"`
+	OpenSearch *opensearch.Config `yaml:"opensearch"`
 }
 
 // ErrorPolicy says what bad input does to a job.
@@ -131,6 +134,9 @@ func Load(path string) (*Job, error) {
 func Parse(path string, data []byte) (*Job, error) {
 	root, err := yamlspec.Parse(path, data)
 	if err != nil {
+		return nil, err
+	}
+	if err := yamlspec.ExpandEnv(path, root, os.LookupEnv); err != nil {
 		return nil, err
 	}
 	j := &Job{}
@@ -199,31 +205,7 @@ func (j *Job) Validate() error {
 			add(p+".name", "sink name %q is used twice", s.Name)
 		}
 		sinkNames[s.Name] = true
-		switch s.Kind {
-		case SinkFile:
-			if s.Dir == "" {
-				add(p+".dir", "required for a file sink: the directory the view files are written to")
-			}
-			if s.Mode != "" && s.Mode != "replace" && s.Mode != "upsert" {
-				add(p+".mode", "%q is not a file sink mode: use replace or upsert", s.Mode)
-			}
-			if s.SpillRows < 0 {
-				add(p+".spill_rows", "must not be negative")
-			}
-		case SinkDynamoDB:
-			if s.DynamoDB == nil {
-				add(p+".dynamodb", "required for a dynamodb sink: e.g. {region: eu-west-1}")
-			} else if err := s.DynamoDB.Validate(); err != nil {
-				add(p+".dynamodb", "%v", err)
-			}
-		case "":
-			add(p+".kind", "required: the sink kind (%s)", strings.Join(sinkKinds, ", "))
-		default:
-			add(p+".kind", "unknown sink kind %q%s; known kinds: %s", s.Kind, yamlspec.DidYouMean(s.Kind, sinkKinds), strings.Join(sinkKinds, ", "))
-		}
-		if s.Kind != SinkDynamoDB && s.DynamoDB != nil {
-			add(p+".dynamodb", "only for a dynamodb sink")
-		}
+		errs = append(errs, j.validateSink(p, &s)...)
 	}
 
 	if len(j.Views) == 0 {

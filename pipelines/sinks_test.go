@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/beamsync/beamsync/internal/testenv"
+	"github.com/beamsync/beamsync/sinks/opensearch/ostest"
 )
 
 func dynamoEndpoint() string {
@@ -137,6 +140,73 @@ func TestDemoIntoDynamoDBMatchesTheFileView(t *testing.T) {
 				ship := it["shipping"].(*types.AttributeValueMemberM).Value
 				if got := attrString(ship["city"]); got != row["shipping"].(map[string]any)["city"] {
 					t.Errorf("order %s: shipping city %v, want %v", id, got, row["shipping"].(map[string]any)["city"])
+				}
+			}
+		})
+	}
+}
+
+// openSearchURL is a real OpenSearch when OPENSEARCH_URL is set, else the
+// strict in-process test server.
+func openSearchURL(t *testing.T) string {
+	if u := os.Getenv("OPENSEARCH_URL"); u != "" {
+		return u
+	}
+	return ostest.NewServer(t).URL
+}
+
+func getJSON(t *testing.T, url string, into any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %s: %s", url, resp.Status, b)
+	}
+	d := json.NewDecoder(resp.Body)
+	d.UseNumber()
+	if err := d.Decode(into); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDemoIntoOpenSearchMatchesTheFileView(t *testing.T) {
+	url := openSearchURL(t)
+	alias := testenv.UniqueName("demo")
+	path := demoJob(t, `  - name: search
+    kind: opensearch
+    opensearch: {addresses: [`+url+`], index: "`+alias+`_{view}", mode: replace}
+`)
+	for _, runner := range runners {
+		t.Run(runner, func(t *testing.T) {
+			sum := runJob(t, path, runner)
+			if sum.DeadLetters != 0 {
+				t.Fatalf("%d dead letters", sum.DeadLetters)
+			}
+			want := fileView(t, filepath.Join(filepath.Dir(path), "out", "open_orders.jsonl"), "order_id")
+			getJSON(t, url+"/"+alias+"_open_orders/_refresh", &map[string]any{})
+			var count struct{ Count int }
+			getJSON(t, url+"/"+alias+"_open_orders/_count", &count)
+			if count.Count != len(want) || count.Count != 173 {
+				t.Fatalf("%d documents behind the alias, %d rows in the file view (want 173)", count.Count, len(want))
+			}
+			for id, row := range want {
+				var doc struct {
+					Source map[string]any `json:"_source"`
+				}
+				getJSON(t, url+"/"+alias+"_open_orders/_doc/"+id, &doc)
+				for k := range doc.Source {
+					if strings.HasPrefix(k, "_beamsync_") {
+						delete(doc.Source, k)
+					}
+				}
+				got, _ := json.Marshal(doc.Source)
+				exp, _ := json.Marshal(row)
+				if string(got) != string(exp) {
+					t.Fatalf("order %s:\n opensearch: %s\n file view:  %s", id, got, exp)
 				}
 			}
 		})

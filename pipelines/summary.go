@@ -71,12 +71,7 @@ func Summarize(p *Plan, d time.Duration) *Summary {
 				Dead:    runstats.Get(runstats.Dead, subj),
 			}
 			vs.DeadLetters += ss.Dead
-			switch sk.Kind {
-			case SinkFile:
-				ss.Where = filepath.Join(p.Job.Path(sk.Dir), v.Name+".jsonl")
-			case SinkDynamoDB:
-				ss.Where = "dynamodb table " + sk.DynamoDB.TableName(v.Name)
-			}
+			ss.Where = sinkKinds[sk.Kind].where(p.Job, sk, v.Name)
 			vs.Sinks = append(vs.Sinks, ss)
 		}
 		s.Views = append(s.Views, vs)

@@ -71,3 +71,25 @@ func TestDecodeValid(t *testing.T) {
 		t.Errorf("decoded %+v", o)
 	}
 }
+
+func TestExpandEnv(t *testing.T) {
+	root, err := Parse("job.yaml", []byte("a: ${A}\nb: x-${B:-dflt}-y\nc: [\"${A}\", '$${A}']\nd: ${EMPTY:-fallback}\ne: ${MISSING}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"A": "1", "EMPTY": ""}
+	err = ExpandEnv("job.yaml", root, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err == nil || !strings.Contains(err.Error(), "job.yaml:5:4: e: environment variable MISSING is not set") {
+		t.Fatalf("error %v", err)
+	}
+	var got struct {
+		A, B, D, E string
+		C          []string
+	}
+	if err := root.Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.A != "1" || got.B != "x-dflt-y" || got.D != "fallback" || got.C[0] != "1" || got.C[1] != "${A}" {
+		t.Errorf("expanded to %+v", got)
+	}
+}
