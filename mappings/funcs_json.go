@@ -168,40 +168,11 @@ func jsonGet(args ...any) (any, error) {
 	return jsonLeaf(raw)
 }
 
-// stepRaw returns the raw JSON of one step into raw, or nil when absent.
-func stepRaw(raw []byte, st pathStep) []byte {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return nil
-	}
-	switch {
-	case st.isIdx && raw[0] == '[':
-		var arr []json.RawMessage
-		if json.Unmarshal(raw, &arr) != nil {
-			return nil
-		}
-		i := st.index
-		if i < 0 {
-			i += len(arr)
-		}
-		if i < 0 || i >= len(arr) {
-			return nil
-		}
-		return arr[i]
-	case !st.isIdx && raw[0] == '{':
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(raw, &obj) != nil {
-			return nil
-		}
-		return obj[st.key]
-	}
-	return nil
-}
-
+// jsonLeaf decodes the value a path led to (a slice of a valid document).
 func jsonLeaf(raw []byte) (any, error) {
 	raw = bytes.TrimSpace(raw)
-	if !json.Valid(raw) {
-		return nil, fmt.Errorf("json_get: invalid JSON")
+	if len(raw) == 0 {
+		return nil, nil
 	}
 	switch raw[0] {
 	case 'n':
@@ -211,17 +182,16 @@ func jsonLeaf(raw []byte) (any, error) {
 	case 'f':
 		return false, nil
 	case '"':
+		if bytes.IndexByte(raw, '\\') < 0 {
+			return string(raw[1 : len(raw)-1]), nil
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, fmt.Errorf("json_get: %w", err)
 		}
 		return s, nil
 	case '{', '[':
-		var b bytes.Buffer
-		if err := json.Compact(&b, raw); err != nil {
-			return nil, fmt.Errorf("json_get: %w", err)
-		}
-		return change.JSON(b.Bytes()), nil
+		return change.JSON(change.AppendJSON(nil, change.JSON(raw))), nil
 	}
 	if i, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
 		return i, nil
@@ -260,6 +230,9 @@ func walkValue(v any, steps []pathStep) any {
 			}
 			v, _ = x.Get(st.key)
 		case change.JSON:
+			if !json.Valid(x) {
+				return nil
+			}
 			r := stepRaw(x, st)
 			if r == nil {
 				return nil
