@@ -2,10 +2,11 @@ package file
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync/atomic"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -48,38 +49,87 @@ func Write(s beam.Scope, cfg Config, sink string, views []string, records beam.P
 // Invariant: a run is handed on (emitted) only after it is completely
 // written and closed, and the commit merges exactly the runs handed on, so a
 // retried bundle's abandoned runs are never merged.
+//
+// The rendering, sorting and spilling of records runs on one goroutine per
+// bundle (a pipeline stage of its own), so that it overlaps with the work
+// upstream; records are immutable once emitted, so handing them over is safe.
+// Dead letters and runs are emitted from the bundle's own goroutine only.
 type runWriterFn struct {
 	Config Config `json:"config"`
 	Sink   string `json:"sink"`
 
 	writers map[string]*RunWriter
+	work    chan change.RecordBatch
+	done    chan struct{}
+	failed  atomic.Pointer[error] // the write loop's first error
 }
 
 func (f *runWriterFn) StartBundle(_ func(RunRef), _ func(change.DeadLetter)) {
 	f.writers = map[string]*RunWriter{}
+	f.work = make(chan change.RecordBatch, 8)
+	f.done = make(chan struct{})
+	f.failed.Store(nil)
+	go f.writeLoop()
+}
+
+// writeLoop adds the records of every batch to their view's run writer.
+// After the first error it only drains the channel.
+func (f *runWriterFn) writeLoop() {
+	defer close(f.done)
+	for rb := range f.work {
+		if f.failed.Load() != nil {
+			continue
+		}
+		w := f.writers[rb.View]
+		if w == nil {
+			w = NewRunWriter(f.Config, rb.View)
+			f.writers[rb.View] = w
+		}
+		for i := range rb.Records {
+			if err := w.Add(rb.Records[i]); err != nil {
+				err = fmt.Errorf("file sink: view %s: %w", rb.View, err)
+				f.failed.Store(&err)
+				break
+			}
+		}
+	}
 }
 
 func (f *runWriterFn) ProcessElement(rb change.RecordBatch, emit func(RunRef), dead func(change.DeadLetter)) error {
-	w := f.writers[rb.View]
-	if w == nil {
-		w = NewRunWriter(f.Config, rb.View)
-		f.writers[rb.View] = w
+	if err := f.failed.Load(); err != nil {
+		return *err
 	}
-	for i := range rb.Records {
-		r := &rb.Records[i]
-		err := w.Add(*r)
-		switch {
-		case err == nil:
-		case errors.Is(err, ErrEmptyKey) || errors.Is(err, ErrNoDoc):
-			runstats.Add(runstats.Dead, rb.View, 1)
+	valid := rb.Records
+	if slices.ContainsFunc(rb.Records, func(r change.Record) bool { return unwritable(&r) != nil }) {
+		valid = nil
+		for i := range rb.Records {
+			r := &rb.Records[i]
+			reason := unwritable(r)
+			if reason == nil {
+				valid = append(valid, *r)
+				continue
+			}
+			runstats.Add(runstats.Dead, rb.View+"@"+f.Sink, 1)
 			dead(change.DeadLetter{
 				View: rb.View, Sink: f.Sink, Stage: change.StageWrite,
 				Key: change.JSON(change.AppendJSON(nil, r.Key)), Position: r.Position, SourcePos: r.SourcePos,
-				Reason: err.Error(), Row: docJSON(r.Doc),
+				Reason: reason.Error(), Row: docJSON(r.Doc),
 			})
-		default:
-			return fmt.Errorf("file sink: view %s: %w", rb.View, err)
 		}
+	}
+	if len(valid) > 0 {
+		f.work <- change.RecordBatch{View: rb.View, Records: valid}
+	}
+	return nil
+}
+
+// unwritable says why the file sink can never write a record, or nil.
+func unwritable(r *change.Record) error {
+	switch {
+	case len(r.Key) == 0:
+		return ErrEmptyKey
+	case !r.Delete && r.Doc == nil:
+		return ErrNoDoc
 	}
 	return nil
 }
@@ -92,6 +142,11 @@ func docJSON(d *change.Doc) change.JSON {
 }
 
 func (f *runWriterFn) FinishBundle(emit func(RunRef), dead func(change.DeadLetter)) error {
+	close(f.work)
+	<-f.done
+	if err := f.failed.Load(); err != nil {
+		return *err
+	}
 	for view, w := range f.writers {
 		runs, err := w.Flush()
 		if err != nil {

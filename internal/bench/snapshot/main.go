@@ -12,6 +12,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -19,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,8 +46,9 @@ func main() {
 	runner := flag.String("runner", "bin/runner", "the beamsync runner binary")
 	dsn := flag.String("dsn", os.Getenv("BEAMSYNC_TEST_PG_DSN"), "PostgreSQL admin DSN")
 	work := flag.String("work", "out/bench", "work directory")
+	repeat := flag.Int("repeat", 3, "runs of each measurement, interleaved; the median is reported")
 	flag.Parse()
-	if err := run(*dsn, *runner, *work, *rows); err != nil {
+	if err := run(*dsn, *runner, *work, *rows, *repeat); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -60,7 +63,7 @@ type result struct {
 
 func (r result) rate() float64 { return float64(r.rows) / r.elapsed.Seconds() }
 
-func run(adminDSN, runner, work string, n int) error {
+func run(adminDSN, runner, work string, n, repeat int) error {
 	ctx := context.Background()
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
@@ -93,32 +96,39 @@ func run(adminDSN, runner, work string, n int) error {
 		ru := c.ProcessState.SysUsage().(*syscall.Rusage)
 		return result{name: name, rows: rows, elapsed: el, maxRSS: ru.Maxrss * 1024}, nil
 	}
-	var res []result
-	for _, m := range []struct {
+	type measurement struct {
 		name string
 		dsn  string
 		rows int
 		cmd  string
 		args []string
-	}{
+	}
+	ms := []measurement{
 		{"(a) plain Go: pgx SELECT -> JSON lines (raw text values)", db1, n, self, []string{"baseline", "bench", filepath.Join(work, "baseline.jsonl")}},
 		{"(b) beamsync snapshot -> file view, identity mapping", db1, n, runner, []string{"run", "--job", filepath.Join(work, "identity.yaml"), "--progress", "off"}},
 		{"(c) beamsync snapshot -> file view, 8-field mapping", db1, n, runner, []string{"run", "--job", filepath.Join(work, "eight.yaml"), "--progress", "off"}},
 		{"(b) at 3x rows", db3, 3 * n, runner, []string{"run", "--job", filepath.Join(work, "identity.yaml"), "--progress", "off"}},
-	} {
-		r, err := measure(m.name, m.rows, m.dsn, m.cmd, m.args...)
-		if err != nil {
-			return err
+		{"(a') plain Go, typical: pgx Values() + encoding/json", db1, n, self, []string{"baseline-typical", "bench", filepath.Join(work, "baseline-typical.jsonl")}},
+	}
+	// Interleaved rounds, so that drift in the machine's load hits every
+	// measurement alike; the median run of each is reported.
+	runs := make([][]result, len(ms))
+	for round := 0; round < max(1, repeat); round++ {
+		for i, m := range ms {
+			r, err := measure(m.name, m.rows, m.dsn, m.cmd, m.args...)
+			if err != nil {
+				return err
+			}
+			runs[i] = append(runs[i], r)
 		}
-		res = append(res, r)
 	}
-	typical, err := measure("(a') plain Go, typical: pgx Values() + encoding/json", n, db1, self, "baseline-typical", "bench", filepath.Join(work, "baseline-typical.jsonl"))
-	if err != nil {
-		return err
+	res := make([]result, len(ms))
+	for i, rs := range runs {
+		slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.elapsed, b.elapsed) })
+		res[i] = rs[len(rs)/2]
 	}
-	res = append(res, typical)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "snapshot benchmark, %d rows\t\t\t\t\n", n)
+	fmt.Fprintf(tw, "snapshot benchmark, %d rows, median of %d interleaved runs\t\t\t\t\n", n, max(1, repeat))
 	fmt.Fprintln(tw, "run\trows\trows/s\tvs (a)\tpeak RSS\t")
 	for _, r := range res {
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2fx\t%d MiB\t\n", r.name, r.rows, r.rate(), r.rate()/res[0].rate(), r.maxRSS>>20)
