@@ -2,7 +2,8 @@
 # Starts and stops the throwaway database servers beamsync's tests use:
 # PostgreSQL with logical replication and MariaDB with a row binlog, each in
 # its own data directory under .testenv/, on its own port. Installs the Debian
-# packages when the server binaries are missing.
+# packages when the server binaries are missing. The BigQuery emulator is
+# built from tools/bigquery-emulator into tools/bin when it is not there yet.
 #
 #   scripts/testenv.sh start   # prints the environment to export (also in .testenv/env)
 #   scripts/testenv.sh stop
@@ -13,6 +14,9 @@ dir=${BEAMSYNC_TESTENV_DIR:-$root/.testenv}
 pg_port=${BEAMSYNC_PG_PORT:-55432}
 my_port=${BEAMSYNC_MYSQL_PORT:-33306}
 dyn_port=${BEAMSYNC_DYNAMODB_PORT:-4567}
+bq_port=${BEAMSYNC_BIGQUERY_PORT:-9050}
+bq_grpc_port=${BEAMSYNC_BIGQUERY_GRPC_PORT:-9060}
+bq_project=${BEAMSYNC_BIGQUERY_TEST_PROJECT:-test-proj}
 
 log() { echo "testenv: $*" >&2; }
 
@@ -137,11 +141,52 @@ stop_dynalite() {
   fi
 }
 
+# BigQuery: goccy/bigquery-emulator, built from its own tools module
+# (tools/bigquery-emulator pins it) into tools/bin on first use. A cold build
+# takes minutes and several GB of memory; later starts reuse the binary.
+build_bigquery_emulator() {
+  local bin=$root/tools/bin/bigquery-emulator
+  [ -x "$bin" ] && return 0
+  log "building the BigQuery emulator into tools/bin (cold: about 5 minutes)"
+  mkdir -p "$root/tools/bin"
+  (cd "$root/tools/bigquery-emulator" && CGO_ENABLED=0 go build -o "$bin" github.com/goccy/bigquery-emulator/cmd/bigquery-emulator) >&2
+}
+
+start_bigquery() {
+  if [ -f "$dir/bigquery.pid" ] && kill -0 "$(cat "$dir/bigquery.pid")" 2>/dev/null; then
+    log "bigquery emulator already running on $bq_port"; return 0
+  fi
+  build_bigquery_emulator
+  nohup "$root/tools/bin/bigquery-emulator" --project="$bq_project" --host=127.0.0.1 \
+    --port="$bq_port" --grpc-port="$bq_grpc_port" --log-level=error >"$dir/bigquery.log" 2>&1 &
+  echo $! >"$dir/bigquery.pid"
+  local i
+  for i in $(seq 1 300); do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$bq_port") 2>/dev/null; then
+      log "bigquery emulator ready on 127.0.0.1:$bq_port"; return 0
+    fi
+    sleep 0.1
+  done
+  cat "$dir/bigquery.log" >&2; log "bigquery emulator did not start"; exit 1
+}
+
+stop_bigquery() {
+  if [ -f "$dir/bigquery.pid" ]; then
+    local pid; pid=$(cat "$dir/bigquery.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$dir/bigquery.pid"
+  fi
+}
+
 write_env() {
   cat >"$dir/env" <<ENV
 export BEAMSYNC_TEST_PG_DSN='postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable'
 export BEAMSYNC_TEST_MYSQL_DSN='root@tcp(127.0.0.1:$my_port)/'
 export BEAMSYNC_TEST_DYNAMODB_ENDPOINT='http://127.0.0.1:$dyn_port'
+export BEAMSYNC_TEST_BIGQUERY_ENDPOINT='http://127.0.0.1:$bq_port'
+export BEAMSYNC_TEST_BIGQUERY_PROJECT='$bq_project'
 ENV
   cat "$dir/env"
 }
@@ -153,12 +198,14 @@ case "${1:-}" in
     start_pg
     start_mysql
     start_dynalite
+    start_bigquery
     write_env
     ;;
   stop)
     stop_pg
     stop_mysql
     stop_dynalite
+    stop_bigquery
     log "stopped"
     ;;
   env)
@@ -167,7 +214,8 @@ case "${1:-}" in
   status) # exit 0 when every server is running
     [ -f "$dir/pg/postmaster.pid" ] && kill -0 "$(head -1 "$dir/pg/postmaster.pid")" 2>/dev/null \
       && [ -f "$dir/mysql/pid" ] && kill -0 "$(cat "$dir/mysql/pid")" 2>/dev/null \
-      && [ -f "$dir/dynalite.pid" ] && kill -0 "$(cat "$dir/dynalite.pid")" 2>/dev/null
+      && [ -f "$dir/dynalite.pid" ] && kill -0 "$(cat "$dir/dynalite.pid")" 2>/dev/null \
+      && [ -f "$dir/bigquery.pid" ] && kill -0 "$(cat "$dir/bigquery.pid")" 2>/dev/null
     ;;
   *)
     echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;

@@ -1,0 +1,7 @@
+//go:build tools
+
+// Package tools pins the BigQuery emulator the tests run against. It lives in
+// its own module so that its SQL engine stays out of beamsync's module graph.
+package tools
+
+import _ "github.com/goccy/bigquery-emulator/cmd/bigquery-emulator"
