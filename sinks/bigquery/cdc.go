@@ -156,7 +156,9 @@ func (v *View) NewCDCWriter(ctx context.Context, opts ...WriterOption) (*CDCWrit
 		return nil, err
 	}
 	t := v.tables.view
-	ms, err := mw.NewManagedStream(ctx,
+	// The stream lives on the context it is opened with: it must outlive
+	// the bundle that opens it.
+	ms, err := mw.NewManagedStream(context.WithoutCancel(ctx),
 		managedwriter.WithType(managedwriter.DefaultStream),
 		managedwriter.WithDestinationTable(managedwriter.TableParentFromParts(t.Project, t.Dataset, t.Table)),
 		managedwriter.WithSchemaDescriptor(dp))
@@ -223,7 +225,11 @@ func (w *CDCWriter) Flush(ctx context.Context) error {
 			for _, re := range rowErrs {
 				bad[re.GetIndex()] = re.GetMessage()
 			}
+			before := len(w.rows)
 			w.dropRows(bad)
+			if len(w.rows) == before { // row errors naming no row sent
+				return fmt.Errorf("bigquery sink: view %s: BigQuery refused rows %v of an append of %d", w.v.l.View, bad, before)
+			}
 			continue
 		}
 		if err != nil {

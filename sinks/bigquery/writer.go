@@ -209,10 +209,7 @@ func (w *Writer) requeue(j *loadJob) {
 		r.end += len(j.data) - skip
 		rows = append(rows, r)
 	}
-	w.buf, w.rows = data, rows
-	if len(rows) > 0 && w.oldest.IsZero() {
-		w.oldest = time.Now()
-	}
+	w.buf, w.rows = data, rows // w.oldest is kept: the next Add loads them at once
 }
 
 func docJSON(d *change.Doc) change.JSON {
