@@ -17,6 +17,10 @@ dyn_port=${BEAMSYNC_DYNAMODB_PORT:-4567}
 bq_port=${BEAMSYNC_BIGQUERY_PORT:-9050}
 bq_grpc_port=${BEAMSYNC_BIGQUERY_GRPC_PORT:-9060}
 bq_project=${BEAMSYNC_BIGQUERY_TEST_PROJECT:-test-proj}
+# The emulator keeps memory from every query it runs (about 1 GB per run of
+# the sinks/bigquery tests) and crashes when its SQL engine nears 2 GB: a
+# running emulator that holds more than this is restarted by start.
+bq_max_rss_kb=${BEAMSYNC_BIGQUERY_MAX_RSS_KB:-1048576}
 
 log() { echo "testenv: $*" >&2; }
 
@@ -154,7 +158,12 @@ build_bigquery_emulator() {
 
 start_bigquery() {
   if [ -f "$dir/bigquery.pid" ] && kill -0 "$(cat "$dir/bigquery.pid")" 2>/dev/null; then
-    log "bigquery emulator already running on $bq_port"; return 0
+    local rss; rss=$(ps -o rss= -p "$(cat "$dir/bigquery.pid")" 2>/dev/null | tr -d ' ')
+    if [ "${rss:-0}" -lt "$bq_max_rss_kb" ]; then
+      log "bigquery emulator already running on $bq_port"; return 0
+    fi
+    log "restarting the bigquery emulator, which holds ${rss} kB"
+    stop_bigquery
   fi
   build_bigquery_emulator
   nohup "$root/tools/bin/bigquery-emulator" --project="$bq_project" --host=127.0.0.1 \

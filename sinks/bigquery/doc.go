@@ -153,5 +153,8 @@
 // JSON column value that is a JSON string, ignores CREATE TABLE IF NOT
 // EXISTS on an existing table (409), cannot CREATE OR REPLACE an existing
 // table nor ALTER one, accepts NULL in arrays, has no Storage Write CDC,
-// and slows down with every job it keeps (tests delete their jobs).
+// slows down with every job it keeps (tests delete their jobs), and keeps
+// memory from every query until its SQL engine crashes near 2 GB (about
+// four runs of this package's tests: scripts/testenv.sh start restarts an
+// emulator that has grown past 1 GB).
 package bigquery
