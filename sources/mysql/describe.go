@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/textdist"
 )
 
 // Describe connects, checks that every configured table exists, is an
@@ -266,7 +267,7 @@ func similarNames(name string, names []string, limitN int) []string {
 	limit := max(2, len(name)/3)
 	for _, n := range names {
 		l := strings.ToLower(n)
-		d := editDistance(ln, l)
+		d := textdist.Distance(ln, l)
 		switch {
 		case l == ln:
 			d = 0
@@ -288,25 +289,4 @@ func similarNames(name string, names []string, limitN int) []string {
 		out = append(out, cs[i].n)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance of two strings (by bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/textdist"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -224,7 +225,7 @@ func similarTables(want tableName, candidates []tableName, n int) []tableName {
 	for _, c := range candidates {
 		cn := strings.ToLower(c.Name)
 		cq := strings.ToLower(c.Schema + "." + c.Name)
-		score := min(levenshtein(wn, cn)+boolInt(c.Schema != want.Schema), levenshtein(wq, cq))
+		score := min(textdist.Distance(wn, cn)+boolInt(c.Schema != want.Schema), textdist.Distance(wq, cq))
 		related := len(wn) >= 3 && (strings.Contains(cn, wn) || len(cn) >= 3 && strings.Contains(wn, cn)) ||
 			commonPrefix(wn, cn) >= max(3, len(wn)/2)
 		if score > max(2, len(wn)/3) && !related {
@@ -253,25 +254,4 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
