@@ -1,7 +1,7 @@
 # beamsync — see README.md.
 GO ?= go
 
-.PHONY: all build run test bench lint testenv-start testenv-stop clean
+.PHONY: all build run run-all-sinks test bench lint testenv-start testenv-stop clean
 
 all: build
 
@@ -11,6 +11,16 @@ build:
 ## run: the demo job on the embedded default (files in, JSON-lines views out; no database needed)
 run: build
 	bin/runner run --job examples/demo/job.yaml
+
+## run-all-sinks: the demo job into a file view, OpenSearch, DynamoDB and BigQuery
+## (local servers from scripts/testenv.sh; OPENSEARCH_URL must name a node)
+run-all-sinks: build
+	scripts/testenv.sh start
+	eval "$$(scripts/testenv.sh env)" && \
+	  DYNAMODB_ENDPOINT=$$BEAMSYNC_TEST_DYNAMODB_ENDPOINT \
+	  BIGQUERY_ENDPOINT=$$BEAMSYNC_TEST_BIGQUERY_ENDPOINT BIGQUERY_PROJECT=$$BEAMSYNC_TEST_BIGQUERY_PROJECT \
+	  AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
+	  bin/runner run --job examples/all-sinks/job.yaml
 
 ## test: every test, against throwaway PostgreSQL and MariaDB servers the script starts and stops
 test:

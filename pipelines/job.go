@@ -13,6 +13,7 @@ import (
 
 	"github.com/beamsync/beamsync/internal/yamlspec"
 	"github.com/beamsync/beamsync/mappings"
+	"github.com/beamsync/beamsync/sinks/bigquery"
 	"github.com/beamsync/beamsync/sinks/dynamodb"
 	"github.com/beamsync/beamsync/sinks/opensearch"
 )
@@ -89,6 +90,7 @@ const (
 	SinkFile       = "file"
 	SinkDynamoDB   = "dynamodb"
 	SinkOpenSearch = "opensearch"
+	SinkBigQuery   = "bigquery"
 )
 
 // SinkSpec configures one sink.
@@ -102,6 +104,7 @@ type SinkSpec struct {
 	// The configuration block of the sink's kind (exactly one, matching Kind).
 	DynamoDB   *dynamodb.Config   `yaml:"dynamodb"`
 	OpenSearch *opensearch.Config `yaml:"opensearch"`
+	BigQuery   *bigquery.Config   `yaml:"bigquery"`
 }
 
 // ErrorPolicy says what bad input does to a job.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/beamsync/beamsync/change"
 	"github.com/beamsync/beamsync/internal/yamlspec"
+	"github.com/beamsync/beamsync/sinks/bigquery"
 	"github.com/beamsync/beamsync/sinks/dynamodb"
 	"github.com/beamsync/beamsync/sinks/file"
 	"github.com/beamsync/beamsync/sinks/opensearch"
@@ -67,6 +68,21 @@ var sinkKinds = map[string]sinkKind{
 		},
 		where: func(_ *Job, s SinkSpec, view string) string {
 			return "dynamodb table " + s.DynamoDB.TableName(view)
+		},
+	},
+	SinkBigQuery: {
+		block: func(s *SinkSpec) validator { return nilIfAbsent(s.BigQuery) },
+		write: func(sc beam.Scope, p *Plan, s SinkSpec, views []string, records beam.PCollection) (sinkResult, error) {
+			r, err := bigquery.TryWrite(sc, *s.BigQuery, s.Name, p.schemas(views), records)
+			return sinkResult{r.Written, r.DeadLetters}, err
+		},
+		where: func(_ *Job, s SinkSpec, view string) string {
+			c := s.BigQuery.WithDefaults()
+			project := c.Project
+			if project == "" {
+				project = "<default project>"
+			}
+			return "bigquery table " + project + "." + c.Dataset + "." + c.TableName(view)
 		},
 	},
 	SinkOpenSearch: {

@@ -7,6 +7,7 @@ package retry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 )
@@ -97,7 +98,7 @@ func (b *Backoff) Wait(ctx context.Context) (bool, error) {
 // onRetry, if not nil, is called before each wait.
 func Do(ctx context.Context, p Policy, retryable func(error) bool, onRetry func(error), op func(context.Context) error) error {
 	b := p.New()
-	for {
+	for attempt := 1; ; attempt++ {
 		err := op(ctx)
 		if err == nil || !retryable(err) {
 			return err
@@ -107,10 +108,10 @@ func Do(ctx context.Context, p Policy, retryable func(error) bool, onRetry func(
 		}
 		ok, werr := b.Wait(ctx)
 		if werr != nil {
-			return errors.Join(werr, err)
+			return fmt.Errorf("%w (stopped retrying: %w)", err, werr)
 		}
 		if !ok {
-			return errors.Join(ErrExhausted, err)
+			return fmt.Errorf("%w (%w after %d attempts)", err, ErrExhausted, attempt)
 		}
 	}
 }
