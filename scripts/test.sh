@@ -8,7 +8,8 @@ was_running=0
 scripts/testenv.sh status >/dev/null 2>&1 && was_running=1
 cleanup() { [ "$was_running" = 1 ] || scripts/testenv.sh stop || true; }
 trap cleanup EXIT
-eval "$(scripts/testenv.sh start)"
+env_lines=$(scripts/testenv.sh start) # a failed start stops the run here (set -e)
+eval "$env_lines"
 echo "== go vet"
 go vet ./...
 echo "== go test"

@@ -44,6 +44,18 @@ ensure_packages() {
   fi
 }
 
+# require_free_port fails, naming the fix, when something else already
+# listens on a port a server is to take (often the servers of another
+# checkout: stop them with its scripts/testenv.sh stop).
+require_free_port() {
+  local name=$1 port=$2 var=$3
+  if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+    log "cannot start $name: port $port is already in use by another process" \
+      "(another checkout's testenv? run its scripts/testenv.sh stop, or set $var to a free port)"
+    exit 1
+  fi
+}
+
 as_user() { # run as a system user (initdb and mariadbd refuse root)
   local u=$1; shift
   if [ "$(id -u)" = 0 ]; then runuser -u "$u" -- "$@"; else "$@"; fi
@@ -55,6 +67,7 @@ start_pg() {
   if [ -f "$d/postmaster.pid" ] && as_user postgres "$bin/pg_ctl" -D "$d" status >/dev/null 2>&1; then
     log "postgres already running on $pg_port"; return 0
   fi
+  require_free_port postgres "$pg_port" BEAMSYNC_PG_PORT
   rm -rf "$d" "$sock"; mkdir -p "$d" "$sock"
   [ "$(id -u)" = 0 ] && chown postgres:postgres "$d" "$sock"
   chmod 700 "$d"
@@ -79,6 +92,7 @@ start_mysql() {
   if [ -f "$d/pid" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null; then
     log "mariadb already running on $my_port"; return 0
   fi
+  require_free_port mariadb "$my_port" BEAMSYNC_MYSQL_PORT
   rm -rf "$d"; mkdir -p "$d/data"
   [ "$(id -u)" = 0 ] && chown -R mysql:mysql "$d"
   mariadb-install-db --no-defaults --datadir="$d/data" --user=mysql \
@@ -117,6 +131,7 @@ start_dynalite() {
   if [ -f "$dir/dynalite.pid" ] && kill -0 "$(cat "$dir/dynalite.pid")" 2>/dev/null; then
     log "dynalite already running on $dyn_port"; return 0
   fi
+  require_free_port dynalite "$dyn_port" BEAMSYNC_DYNAMODB_PORT
   if ! command -v node >/dev/null; then
     log "installing nodejs and npm"
     export DEBIAN_FRONTEND=noninteractive
@@ -165,6 +180,8 @@ start_bigquery() {
     log "restarting the bigquery emulator, which holds ${rss} kB"
     stop_bigquery
   fi
+  require_free_port "the bigquery emulator" "$bq_port" BEAMSYNC_BIGQUERY_PORT
+  require_free_port "the bigquery emulator (grpc)" "$bq_grpc_port" BEAMSYNC_BIGQUERY_GRPC_PORT
   build_bigquery_emulator
   nohup "$root/tools/bin/bigquery-emulator" --project="$bq_project" --host=127.0.0.1 \
     --port="$bq_port" --grpc-port="$bq_grpc_port" --log-level=error >"$dir/bigquery.log" 2>&1 &
