@@ -3,11 +3,11 @@ package change
 import (
 	"bytes"
 	"encoding/json"
-	"unicode/utf8"
 	"math"
 	"reflect"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func sampleValues() []any {

@@ -35,7 +35,9 @@ func recordKeys(rb change.RecordBatch, emit func(string)) {
 	}
 }
 
-func deadReasons(d change.DeadLetter, emit func(string)) { emit(d.View + ":" + string(d.Key) + ":" + d.Stage) }
+func deadReasons(d change.DeadLetter, emit func(string)) {
+	emit(d.View + ":" + string(d.Key) + ":" + d.Stage)
+}
 
 func init() {
 	register.Function2x0(recordKeys)
