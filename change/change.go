@@ -125,4 +125,7 @@ func (c *Change) Row() []any {
 type Batch struct {
 	Table   *Table
 	Changes []Change
+	// Ack is the acknowledgement unit of a stream's batch (zero in batch
+	// pipelines).
+	Ack AckToken
 }

@@ -48,7 +48,7 @@ func TestBatchCodecRoundTrip(t *testing.T) {
 	in := Batch{Table: tbl, Changes: []Change{
 		{Op: OpRead, Key: []any{int64(1)}, After: []any{int64(1), "a"}, CommitTime: time.Unix(1700000000, 5).UTC(), Position: 99, SourcePos: "snapshot@0/1"},
 		{Op: OpDelete, Key: []any{int64(2)}, Before: []any{int64(2), Unchanged}, Position: 100},
-	}}
+	}, Ack: AckToken{Stream: 3, Seq: 1 << 40}}
 	out, err := DecodeBatch(EncodeBatch(in))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestBatchCodecRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(in, out) {
 		t.Errorf("batch round trip:\n got %#v\nwant %#v", out, in)
 	}
-	rb := RecordBatch{View: "v", Records: []Record{{Key: []any{"k"}, Position: 7, Doc: &Doc{Names: []string{"a"}, Values: []any{Decimal("1.10")}}}, {Key: []any{"j"}, Delete: true, Position: 8}}}
+	rb := RecordBatch{View: "v", Records: []Record{{Key: []any{"k"}, Position: 7, Doc: &Doc{Names: []string{"a"}, Values: []any{Decimal("1.10")}}}, {Key: []any{"j"}, Delete: true, Position: 8}}, Ack: AckToken{Stream: 1, Seq: 9}}
 	got, err := DecodeRecordBatch(EncodeRecordBatch(rb))
 	if err != nil || !reflect.DeepEqual(got, rb) {
 		t.Errorf("record batch round trip: %v\n got %#v\nwant %#v", err, got, rb)

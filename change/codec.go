@@ -370,7 +370,15 @@ func EncodeBatch(bt Batch) []byte {
 		b = binary.AppendUvarint(b, uint64(c.Position))
 		b = appendStr(b, c.SourcePos)
 	}
-	return b
+	return appendAck(b, bt.Ack)
+}
+
+func appendAck(b []byte, t AckToken) []byte {
+	return binary.AppendUvarint(binary.AppendUvarint(b, uint64(t.Stream)), t.Seq)
+}
+
+func (d *Decoder) ack() AckToken {
+	return AckToken{Stream: uint32(d.Uvarint()), Seq: d.Uvarint()}
 }
 
 // DecodeBatch is the Beam coder decoding of a Batch.
@@ -391,6 +399,7 @@ func DecodeBatch(b []byte) (Batch, error) {
 		c.Position = Position(d.Uvarint())
 		c.SourcePos = d.String()
 	}
+	bt.Ack = d.ack()
 	return bt, d.Err()
 }
 
@@ -424,7 +433,7 @@ func EncodeRecordBatch(rb RecordBatch) []byte {
 	for i := range rb.Records {
 		b = AppendRecord(b, &rb.Records[i])
 	}
-	return b
+	return appendAck(b, rb.Ack)
 }
 
 // DecodeRecordBatch is the Beam coder decoding of a RecordBatch.
@@ -435,5 +444,6 @@ func DecodeRecordBatch(b []byte) (RecordBatch, error) {
 	for i := range rb.Records {
 		rb.Records[i] = d.Record()
 	}
+	rb.Ack = d.ack()
 	return rb, d.Err()
 }

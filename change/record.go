@@ -20,6 +20,9 @@ type Record struct {
 type RecordBatch struct {
 	View    string
 	Records []Record
+	// Ack is the acknowledgement unit of the change batch the records were
+	// mapped from (zero in batch pipelines).
+	Ack AckToken
 }
 
 // The stages a dead letter can come from.
@@ -42,6 +45,9 @@ type DeadLetter struct {
 	Reason    string   `json:"reason"`
 	// Row is the input row (or view row, for write failures) as JSON.
 	Row JSON `json:"row,omitempty"`
+	// Ack is the acknowledgement unit the dead letter belongs to in a
+	// stream pipeline (not part of the dead-letter file).
+	Ack AckToken `json:"-"`
 }
 
 // KeyString renders a key as the text used for document ids and sort-free

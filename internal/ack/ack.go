@@ -1,0 +1,230 @@
+// Package ack decides when a stream pipeline may acknowledge a source
+// position: only once every element read up to it has been written by
+// every sink it goes to, or dead-lettered durably.
+//
+// # The model
+//
+// A change stream hands the pipeline one change.Progress at a time. The
+// source opens a unit for it (Tracker.Open), with one part per element it
+// emits (a change.Batch per table, a dead letter per undecodable event),
+// and stamps every element with the unit's change.AckToken. Every stage
+// that consumes an element with a token accounts for it exactly once:
+//
+//   - a stage that turns one element into n others (the mapping stage: one
+//     change.RecordBatch per view and per sink the view goes to, plus one
+//     part per dead letter) calls Fork(token, n) before it emits them, and
+//     stamps them with the same token;
+//   - a stage that makes an element durable (a sink after the flush that
+//     wrote it, the dead-letter writer after its fsync) calls Done(token, 1)
+//     — through Pending, which does it for a sink's whole flush.
+//
+// A unit is complete when it has no parts left. The acknowledgeable
+// checkpoint is the checkpoint of the newest unit that is complete and whose
+// predecessors are all complete: units complete in any order, but the
+// acknowledgement only moves forward over a gap-free prefix. The source
+// acknowledges that checkpoint (advances its slot, commits its offsets,
+// saves its checkpoint file).
+//
+// # Invariants
+//
+//   - A checkpoint is acknowledged only when every element of its unit and
+//     of every earlier unit was written or dead-lettered durably: after a
+//     crash at any moment, the stream resumes from the last acknowledged
+//     checkpoint and re-reads everything that might not have been written.
+//     Re-reading is harmless: sinks are version-guarded.
+//   - Fork is called before the forked parts are emitted, so a unit never
+//     reaches zero parts while some of its elements are still in flight.
+//   - A dead letter a sink produces is charged to the oldest unit of the
+//     flush that produced it (Pending.Flushed), never to a newer one: the
+//     acknowledgement cannot pass the record before its dead letter is
+//     written.
+//   - The tracker lives in the process that runs the pipeline's stages.
+//     That is true on the local runners (prism runs every stage in the
+//     process that submits the job). On a distributed runner the tracker
+//     cannot see the sinks: there the source acknowledges on bundle
+//     finalization, which Dataflow calls once the bundle's output is
+//     durably committed (prism calls it too, but after storing the output
+//     in memory only, which is why the local path counts parts instead).
+//
+// Zero tokens (batch pipelines) are ignored by every function.
+package ack
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/beamsync/beamsync/change"
+)
+
+var (
+	registryMu sync.Mutex
+	registry   = map[uint32]*Tracker{}
+	lastID     uint32
+)
+
+// NewTracker registers a tracker for one stream of this process.
+func NewTracker(name string) *Tracker {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	lastID++
+	t := &Tracker{id: lastID, name: name, units: map[uint64]*unit{}, next: 1}
+	registry[t.id] = t
+	return t
+}
+
+// Lookup returns the tracker of a stream, or nil.
+func Lookup(id uint32) *Tracker {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	return registry[id]
+}
+
+// Release forgets a tracker; later tokens of it are ignored.
+func (t *Tracker) Release() {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	delete(registry, t.id)
+}
+
+// Tracker counts the outstanding parts of one stream's units.
+type Tracker struct {
+	id   uint32
+	name string
+
+	mu    sync.Mutex
+	units map[uint64]*unit
+	next  uint64 // the sequence number of the next unit
+	done  uint64 // every unit up to done is complete
+	// ackable is the checkpoint of the newest unit of the complete prefix.
+	ackable change.Checkpoint
+	err     error
+}
+
+type unit struct {
+	cp    change.Checkpoint
+	parts int64
+}
+
+// ID is the stream number tokens carry.
+func (t *Tracker) ID() uint32 { return t.id }
+
+// Open starts the unit of one Progress whose source emits parts elements,
+// and returns the token to stamp them with. A unit of no parts (a
+// keepalive) is complete at once. cp may be empty for units that only
+// carry snapshot rows: completing them moves no checkpoint.
+func (t *Tracker) Open(cp change.Checkpoint, parts int) change.AckToken {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	seq := t.next
+	t.next++
+	t.units[seq] = &unit{cp: cp, parts: int64(parts)}
+	t.advance()
+	return change.AckToken{Stream: t.id, Seq: seq}
+}
+
+// add changes a unit's part count by d.
+func (t *Tracker) add(seq uint64, d int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u, ok := t.units[seq]
+	if !ok {
+		if t.err == nil {
+			t.err = fmt.Errorf("ack: stream %s: unit %d accounted for after it was complete (a stage called Done or Fork twice)", t.name, seq)
+		}
+		return
+	}
+	u.parts += d
+	if u.parts < 0 && t.err == nil {
+		t.err = fmt.Errorf("ack: stream %s: unit %d has %d parts (a stage called Done more often than elements it received)", t.name, seq, u.parts)
+	}
+	t.advance()
+}
+
+// advance moves the complete prefix forward; t.mu is held.
+func (t *Tracker) advance() {
+	for {
+		u, ok := t.units[t.done+1]
+		if !ok || u.parts != 0 {
+			return
+		}
+		t.done++
+		if u.cp != "" {
+			t.ackable = u.cp
+		}
+		delete(t.units, t.done)
+	}
+}
+
+// Ackable returns the checkpoint the source may acknowledge now (empty
+// when none yet), and an error when a stage broke the accounting rules.
+func (t *Tracker) Ackable() (change.Checkpoint, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ackable, t.err
+}
+
+// Outstanding returns the number of units not yet complete.
+func (t *Tracker) Outstanding() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.units)
+}
+
+// Fork accounts for one element of tok's unit that became n elements.
+func Fork(tok change.AckToken, n int) {
+	if tok.IsZero() {
+		return
+	}
+	if t := Lookup(tok.Stream); t != nil {
+		t.add(tok.Seq, int64(n)-1)
+	}
+}
+
+// Done accounts for n elements of tok's unit made durable.
+func Done(tok change.AckToken, n int) {
+	if tok.IsZero() || n == 0 {
+		return
+	}
+	if t := Lookup(tok.Stream); t != nil {
+		t.add(tok.Seq, -int64(n))
+	}
+}
+
+// Pending collects the tokens of the batches a sink took in since its last
+// flush. The zero value is ready to use; it is not safe for concurrent use.
+type Pending struct {
+	toks []change.AckToken
+}
+
+// Add records the token of a batch handed to the sink's writer.
+func (p *Pending) Add(tok change.AckToken) {
+	if !tok.IsZero() {
+		p.toks = append(p.toks, tok)
+	}
+}
+
+// Flushed is called after a flush wrote every batch added so far; dead is
+// the number of dead letters the flush produced. It returns the token to
+// stamp those dead letters with (the oldest unit of the flush), charges
+// them to it, and then completes the batches.
+func (p *Pending) Flushed(dead int) change.AckToken {
+	if len(p.toks) == 0 {
+		return change.AckToken{}
+	}
+	oldest := p.toks[0]
+	for _, t := range p.toks[1:] {
+		if t.Stream == oldest.Stream && t.Seq < oldest.Seq {
+			oldest = t
+		}
+	}
+	if dead > 0 {
+		if t := Lookup(oldest.Stream); t != nil {
+			t.add(oldest.Seq, int64(dead))
+		}
+	}
+	for _, t := range p.toks {
+		Done(t, 1)
+	}
+	p.toks = p.toks[:0]
+	return oldest
+}
