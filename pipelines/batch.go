@@ -38,6 +38,7 @@ func Build(p *Plan) (*beam.Pipeline, error) {
 	views := make([]transforms.View, len(p.Views))
 	for i, v := range p.Views {
 		views[i] = v.View
+		views[i].Sinks = len(v.Sinks)
 	}
 	records, mapDead := transforms.Map(s, views, batches)
 

@@ -9,6 +9,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/ack"
 	"github.com/beamsync/beamsync/internal/runstats"
 	"github.com/beamsync/beamsync/mappings"
 )
@@ -22,6 +23,9 @@ type View struct {
 	Text string `json:"text"`
 	// Table is the schema of the source table the view reads.
 	Table *change.Table `json:"table"`
+	// Sinks is the number of sinks the view's records go to: in a stream
+	// pipeline each of them accounts for the records (see internal/ack).
+	Sinks int `json:"sinks"`
 }
 
 // Compile parses and compiles the view's mapping against its table.
@@ -48,9 +52,10 @@ type mapFn struct {
 }
 
 type boundView struct {
-	m    *mappings.Mapping
-	eval *mappings.Evaluator
-	buf  []change.Record
+	sinks int
+	m     *mappings.Mapping
+	eval  *mappings.Evaluator
+	buf   []change.Record
 }
 
 func (f *mapFn) Setup() error {
@@ -61,7 +66,7 @@ func (f *mapFn) Setup() error {
 			return fmt.Errorf("compiling mapping %s: %w", v.File, err)
 		}
 		name := v.Table.QualifiedName()
-		f.byTable[name] = append(f.byTable[name], &boundView{m: m, eval: m.NewEvaluator()})
+		f.byTable[name] = append(f.byTable[name], &boundView{sinks: v.Sinks, m: m, eval: m.NewEvaluator()})
 	}
 	return nil
 }
@@ -70,10 +75,41 @@ func (f *mapFn) ProcessElement(ctx context.Context, b change.Batch, emit func(ch
 	if b.Table == nil {
 		return errors.New("mapping: batch without a table schema")
 	}
-	for _, bv := range f.byTable[b.Table.QualifiedName()] {
-		if err := bv.apply(b, emit, dead); err != nil {
+	views := f.byTable[b.Table.QualifiedName()]
+	if b.Ack.IsZero() {
+		for _, bv := range views {
+			if err := bv.apply(b, emit, dead); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// A stream's batch: account for what it becomes before emitting any of
+	// it (internal/ack), so its unit cannot complete while they are in
+	// flight.
+	var rbs []change.RecordBatch
+	var dls []change.DeadLetter
+	parts := 0
+	for _, bv := range views {
+		err := bv.apply(b, func(rb change.RecordBatch) {
+			rb.Ack = b.Ack
+			rbs = append(rbs, rb)
+			parts += bv.sinks
+		}, func(d change.DeadLetter) {
+			d.Ack = b.Ack
+			dls = append(dls, d)
+			parts++
+		})
+		if err != nil {
 			return err
 		}
+	}
+	ack.Fork(b.Ack, parts)
+	for _, rb := range rbs {
+		emit(rb)
+	}
+	for _, d := range dls {
+		dead(d)
 	}
 	return nil
 }

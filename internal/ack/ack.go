@@ -18,6 +18,8 @@
 //     wrote it, the dead-letter writer after its fsync) calls Done(token, 1)
 //     — through Pending, which does it for a sink's whole flush.
 //
+// A pipeline reads one stream; Pending assumes its tokens are of one.
+//
 // A unit is complete when it has no parts left. The acknowledgeable
 // checkpoint is the checkpoint of the newest unit that is complete and whose
 // predecessors are all complete: units complete in any order, but the
@@ -35,7 +37,7 @@
 //   - Fork is called before the forked parts are emitted, so a unit never
 //     reaches zero parts while some of its elements are still in flight.
 //   - A dead letter a sink produces is charged to the oldest unit of the
-//     flush that produced it (Pending.Flushed), never to a newer one: the
+//     flush that produced it (Pending.Charge), never to a newer one: the
 //     acknowledgement cannot pass the record before its dead letter is
 //     written.
 //   - The tracker lives in the process that runs the pipeline's stages.
@@ -203,12 +205,12 @@ func (p *Pending) Add(tok change.AckToken) {
 	}
 }
 
-// Flushed is called after a flush wrote every batch added so far; dead is
-// the number of dead letters the flush produced. It returns the token to
-// stamp those dead letters with (the oldest unit of the flush), charges
-// them to it, and then completes the batches.
-func (p *Pending) Flushed(dead int) change.AckToken {
-	if len(p.toks) == 0 {
+// Charge charges n dead letters the sink is about to emit to the oldest
+// unit it holds (none of its batches is complete yet, so the dead letters'
+// records belong to one of them or to a later unit), and returns the token
+// to stamp them with.
+func (p *Pending) Charge(n int) change.AckToken {
+	if len(p.toks) == 0 || n == 0 {
 		return change.AckToken{}
 	}
 	oldest := p.toks[0]
@@ -217,14 +219,17 @@ func (p *Pending) Flushed(dead int) change.AckToken {
 			oldest = t
 		}
 	}
-	if dead > 0 {
-		if t := Lookup(oldest.Stream); t != nil {
-			t.add(oldest.Seq, int64(dead))
-		}
+	if t := Lookup(oldest.Stream); t != nil {
+		t.add(oldest.Seq, int64(n))
 	}
+	return oldest
+}
+
+// Complete is called after a flush wrote every batch added so far (the
+// dead letters of the flush charged and emitted already).
+func (p *Pending) Complete() {
 	for _, t := range p.toks {
 		Done(t, 1)
 	}
 	p.toks = p.toks[:0]
-	return oldest
 }

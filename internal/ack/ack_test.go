@@ -73,7 +73,8 @@ func TestPendingChargesDeadLettersToTheOldestUnit(t *testing.T) {
 	p.Add(u2)
 	p.Add(u1)
 	p.Add(change.AckToken{}) // a batch pipeline's element: ignored
-	dl := p.Flushed(2)
+	dl := p.Charge(2)
+	p.Complete()
 	if dl != u1 {
 		t.Fatalf("dead letters charged to %v, want the oldest unit %v", dl, u1)
 	}
@@ -84,7 +85,8 @@ func TestPendingChargesDeadLettersToTheOldestUnit(t *testing.T) {
 	if got := ackable(t, tr); got != "cp-2" {
 		t.Fatalf("ackable %q, want cp-2", got)
 	}
-	if tok := p.Flushed(0); !tok.IsZero() {
+	p.Complete()
+	if tok := p.Charge(1); !tok.IsZero() {
 		t.Fatalf("an empty flush returned token %v", tok)
 	}
 }

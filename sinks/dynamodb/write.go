@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/ack"
 	"github.com/beamsync/beamsync/internal/runstats"
 	_ "github.com/beamsync/beamsync/transforms" // the coders of change.RecordBatch and change.DeadLetter
 )
@@ -141,6 +142,9 @@ type writeFn struct {
 	views   map[string]change.ViewSchema
 	writers map[string]*Writer
 	dead    []change.DeadLetter
+	// pending holds the acknowledgement tokens of the batches taken in
+	// since the last complete flush (stream pipelines).
+	pending ack.Pending
 	// reported is what was added to runstats and the Beam counters so
 	// far; bundleStart the writers' stats when the bundle started.
 	reported    map[string]Stats
@@ -195,6 +199,7 @@ func (f *writeFn) ProcessElement(ctx context.Context, rb change.RecordBatch, emi
 	if err != nil {
 		return err
 	}
+	f.pending.Add(rb.Ack)
 	for _, r := range rb.Records {
 		if err = w.Add(ctx, r); err != nil {
 			break
@@ -238,6 +243,9 @@ func (f *writeFn) FinishBundle(ctx context.Context, emitDead func(change.DeadLet
 	}
 	f.emitDead(emitDead)
 	f.report(ctx)
+	if len(errs) == 0 {
+		f.pending.Complete()
+	}
 	for _, name := range names {
 		s := f.writers[name].Stats()
 		if d := s.Sub(f.bundleStart[name]); !d.IsZero() {
@@ -252,7 +260,9 @@ func (f *writeFn) FinishBundle(ctx context.Context, emitDead func(change.DeadLet
 }
 
 func (f *writeFn) emitDead(emit func(change.DeadLetter)) {
+	tok := f.pending.Charge(len(f.dead))
 	for _, d := range f.dead {
+		d.Ack = tok
 		emit(d)
 	}
 	f.dead = f.dead[:0]
