@@ -35,6 +35,20 @@ func Build(p *Plan) (*beam.Pipeline, error) {
 	}
 	batches, decodeDead := src.read(s.Scope("Source"), p.Tables)
 
+	dead, err := addViewsAndSinks(s, p, batches, decodeDead, false)
+	if err != nil {
+		return nil, err
+	}
+	if p.Job.Errors.Policy == "fail" {
+		beam.ParDo0(s.Scope("FailOnDeadLetter"), &failOnDeadLetterFn{}, dead)
+	}
+	file.WriteDeadLetters(s, file.Config{Dir: p.Job.DeadLetterPath(), Mode: "replace"}, dead)
+	return pipe, nil
+}
+
+// addViewsAndSinks adds the mapping stage and every sink, and returns all
+// dead letters. In a stream, sinks must hold their views incrementally.
+func addViewsAndSinks(s beam.Scope, p *Plan, batches, decodeDead beam.PCollection, stream bool) (beam.PCollection, error) {
 	views := make([]transforms.View, len(p.Views))
 	for i, v := range p.Views {
 		views[i] = v.View
@@ -55,23 +69,27 @@ func Build(p *Plan) (*beam.Pipeline, error) {
 		if len(names) == 0 {
 			continue
 		}
+		kind := sinkKinds[sink.Kind]
+		if stream {
+			if kind.streamErr == nil {
+				return beam.PCollection{}, fmt.Errorf("sink %s: a %s sink cannot follow a stream yet: run the job with --mode batch, or stream into a dynamodb sink", sink.Name, sink.Kind)
+			}
+			if err := kind.streamErr(sink); err != nil {
+				return beam.PCollection{}, fmt.Errorf("sink %s: %w", sink.Name, err)
+			}
+		}
 		ss := s.Scope("Sink." + sink.Name)
 		in := records
 		if len(names) < len(p.Views) {
 			in = transforms.SelectViews(ss, names, records)
 		}
-		res, err := sinkKinds[sink.Kind].write(ss, p, sink, names, in)
+		res, err := kind.write(ss, p, sink, names, in)
 		if err != nil {
-			return nil, err
+			return beam.PCollection{}, err
 		}
 		deads = append(deads, res.DeadLetters)
 	}
-	dead := transforms.FlattenDeadLetters(s, deads...)
-	if p.Job.Errors.Policy == "fail" {
-		beam.ParDo0(s.Scope("FailOnDeadLetter"), &failOnDeadLetterFn{}, dead)
-	}
-	file.WriteDeadLetters(s, file.Config{Dir: p.Job.DeadLetterPath(), Mode: "replace"}, dead)
-	return pipe, nil
+	return transforms.FlattenDeadLetters(s, deads...), nil
 }
 
 // Execute runs a built pipeline on a local runner.

@@ -32,6 +32,9 @@ type sinkKind struct {
 	write func(sc beam.Scope, p *Plan, s SinkSpec, views []string, records beam.PCollection) (sinkResult, error)
 	// where says where a view lands, for the run summary.
 	where func(j *Job, s SinkSpec, view string) string
+	// streamErr says why the sink cannot hold views in a stream; nil
+	// means it cannot stream at all.
+	streamErr func(s SinkSpec) error
 }
 
 type validator interface{ Validate() error }
@@ -69,6 +72,7 @@ var sinkKinds = map[string]sinkKind{
 		where: func(_ *Job, s SinkSpec, view string) string {
 			return "dynamodb table " + s.DynamoDB.TableName(view)
 		},
+		streamErr: func(SinkSpec) error { return nil },
 	},
 	SinkBigQuery: {
 		block: func(s *SinkSpec) validator { return nilIfAbsent(s.BigQuery) },

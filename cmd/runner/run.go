@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -12,14 +13,24 @@ import (
 
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
+	"github.com/beamsync/beamsync/change"
 	"github.com/beamsync/beamsync/pipelines"
 )
+
+// flagSet reports whether the flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run", "run --job FILE [flags]\n\nRuns a job: reads its source (a consistent snapshot), maps every view and writes\nthe sinks. Exits 0 only when every view was written.", stderr)
 	job := fs.String("job", "", "the job file (YAML) `FILE`")
 	runner := fs.String("runner", "direct", "the Beam runner: direct (fastest for batch) or prism")
-	mode := fs.String("mode", "batch", "batch: one snapshot of the source into the views")
+	mode := fs.String("mode", "batch", "batch: one snapshot of the source into the views; stream: follow the source's changes until SIGINT/SIGTERM (on prism)")
+	snapshot := fs.String("snapshot", pipelines.SnapshotInitial, "stream mode: initial (a snapshot when there is no checkpoint yet), never, or always")
+	fromPosition := fs.String("from-position", "", "stream mode: replay from this source `CHECKPOINT` (as in the checkpoint file) instead of the saved one")
 	progress := fs.String("progress", "auto", "progress display: auto (a status line on a terminal, log lines otherwise), line, log or off")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	verbose := fs.Bool("verbose", false, "log debug detail, including the runner's own log and full error chains")
@@ -31,9 +42,22 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "runner run: --job is required (the job file to run)")
 		return exitUsage
 	}
-	if *mode != "batch" {
-		fmt.Fprintf(stderr, "runner run: --mode %q is not supported: use batch\n", *mode)
+	switch {
+	case *mode != "batch" && *mode != "stream":
+		fmt.Fprintf(stderr, "runner run: --mode %q is not a mode: use batch or stream\n", *mode)
 		return exitUsage
+	case *mode == "stream" && *runner == pipelines.RunnerDirect && flagSet(fs, "runner"):
+		fmt.Fprintln(stderr, "runner run: --mode stream runs on prism (the direct runner cannot run unbounded reads)")
+		return exitUsage
+	case *mode == "batch" && (flagSet(fs, "snapshot") || flagSet(fs, "from-position")):
+		fmt.Fprintln(stderr, "runner run: --snapshot and --from-position apply to --mode stream")
+		return exitUsage
+	case *snapshot != pipelines.SnapshotInitial && *snapshot != pipelines.SnapshotNever && *snapshot != pipelines.SnapshotAlways:
+		fmt.Fprintf(stderr, "runner run: --snapshot %q: use initial, never or always\n", *snapshot)
+		return exitUsage
+	}
+	if *mode == "stream" {
+		*runner = pipelines.RunnerPrism
 	}
 	if *runner != pipelines.RunnerDirect && *runner != pipelines.RunnerPrism {
 		fmt.Fprintf(stderr, "runner run: --runner %q is not a runner: use direct or prism\n", *runner)
@@ -62,7 +86,15 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("running job", "job", j.Name, "runner", *runner, "tables", len(plan.Tables), "views", len(plan.Views))
 	stopProgress := startProgress(ctx, stderr, logger, *progress)
-	sum, err := pipelines.RunBatch(ctx, plan, *runner)
+	var sum *pipelines.Summary
+	if *mode == "stream" {
+		sum, err = pipelines.RunStream(ctx, plan, pipelines.StreamOptions{Snapshot: *snapshot, From: change.Checkpoint(*fromPosition)})
+		if err == nil {
+			ctx = context.Background() // a stop by signal is the way a stream ends
+		}
+	} else {
+		sum, err = pipelines.RunBatch(ctx, plan, *runner)
+	}
 	stopProgress()
 	if sum != nil {
 		sum.Print(stdout)
