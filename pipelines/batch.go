@@ -72,7 +72,7 @@ func addViewsAndSinks(s beam.Scope, p *Plan, batches, decodeDead beam.PCollectio
 		kind := sinkKinds[sink.Kind]
 		if stream {
 			if kind.streamErr == nil {
-				return beam.PCollection{}, fmt.Errorf("sink %s: a %s sink cannot follow a stream yet: run the job with --mode batch, or stream into a dynamodb sink", sink.Name, sink.Kind)
+				return beam.PCollection{}, fmt.Errorf("sink %s: a %s sink cannot follow a stream yet: run the job with --mode batch, or stream into a file (upsert) or dynamodb sink", sink.Name, sink.Kind)
 			}
 			if err := kind.streamErr(sink); err != nil {
 				return beam.PCollection{}, fmt.Errorf("sink %s: %w", sink.Name, err)
@@ -83,7 +83,11 @@ func addViewsAndSinks(s beam.Scope, p *Plan, batches, decodeDead beam.PCollectio
 		if len(names) < len(p.Views) {
 			in = transforms.SelectViews(ss, names, records)
 		}
-		res, err := kind.write(ss, p, sink, names, in)
+		write := kind.write
+		if stream && kind.writeStream != nil {
+			write = kind.writeStream
+		}
+		res, err := write(ss, p, sink, names, in)
 		if err != nil {
 			return beam.PCollection{}, err
 		}

@@ -1,6 +1,8 @@
 package pipelines
 
 import (
+	"cmp"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -30,6 +32,8 @@ type sinkKind struct {
 	validate func(j *Job, path string, s *SinkSpec) []error
 	// write adds the sink's writes of the named views to the pipeline.
 	write func(sc beam.Scope, p *Plan, s SinkSpec, views []string, records beam.PCollection) (sinkResult, error)
+	// writeStream, when set, replaces write in a stream pipeline.
+	writeStream func(sc beam.Scope, p *Plan, s SinkSpec, views []string, records beam.PCollection) (sinkResult, error)
 	// where says where a view lands, for the run summary.
 	where func(j *Job, s SinkSpec, view string) string
 	// streamErr says why the sink cannot hold views in a stream; nil
@@ -59,8 +63,19 @@ var sinkKinds = map[string]sinkKind{
 			r := file.Write(sc, cfg, s.Name, views, records)
 			return sinkResult{r.Written, r.DeadLetters}, nil
 		},
+		writeStream: func(sc beam.Scope, p *Plan, s SinkSpec, _ []string, records beam.PCollection) (sinkResult, error) {
+			cfg := file.Config{Dir: p.Job.Path(s.Dir), Mode: s.Mode, SpillRows: s.SpillRows}
+			dead, err := file.WriteStream(sc, cfg, s.Name, records)
+			return sinkResult{DeadLetters: dead}, err
+		},
 		where: func(j *Job, s SinkSpec, view string) string {
 			return filepath.Join(j.Path(s.Dir), view+".jsonl")
+		},
+		streamErr: func(s SinkSpec) error {
+			if s.Mode != file.ModeUpsert {
+				return fmt.Errorf("a file sink follows a stream in mode: upsert (it is %q): set mode: upsert on the sink", cmp.Or(s.Mode, file.ModeReplace))
+			}
+			return nil
 		},
 	},
 	SinkDynamoDB: {

@@ -49,6 +49,9 @@ type streamSource interface {
 	streamSpec(tables []*change.Table) (string, error)
 }
 
+// streamSourceOverride replaces the job's source in tests.
+var streamSourceOverride streamSource
+
 // CheckpointFile is the checkpoint file of a job, in its state directory.
 func (j *Job) CheckpointFile() string { return filepath.Join(j.StatePath(), "checkpoint.json") }
 
@@ -173,6 +176,9 @@ func RunStream(ctx context.Context, p *Plan, o StreamOptions) (*Summary, error) 
 		return nil, err
 	}
 	ss, ok := src.(streamSource)
+	if streamSourceOverride != nil {
+		ss, ok = streamSourceOverride, true
+	}
 	if !ok {
 		return nil, fmt.Errorf("source kind %s cannot stream: use run --mode batch", p.Job.Source.Kind)
 	}
