@@ -2,6 +2,7 @@ package pipelines
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -113,6 +114,12 @@ var sinkKinds = map[string]sinkKind{
 		where: func(_ *Job, s SinkSpec, view string) string {
 			alias, _ := s.OpenSearch.AliasName(view)
 			return "opensearch alias " + alias
+		},
+		streamErr: func(s SinkSpec) error {
+			if s.OpenSearch.Mode == opensearch.ModeReplace {
+				return errors.New("an opensearch sink follows a stream in mode: upsert (replace rebuilds the index from one run): set opensearch.mode: upsert")
+			}
+			return nil
 		},
 	},
 }

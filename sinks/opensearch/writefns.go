@@ -12,6 +12,7 @@ import (
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/ack"
 	"github.com/beamsync/beamsync/internal/runstats"
 )
 
@@ -58,6 +59,9 @@ type writeFn struct {
 	writers map[string]*viewWriter
 	mu      sync.Mutex
 	dead    []change.DeadLetter
+	// pending holds the acknowledgement tokens of the batches taken in
+	// since the last flush of every writer (stream pipelines).
+	pending ack.Pending
 }
 
 // viewWriter is a view's writer with what its counters reported so far.
@@ -98,6 +102,7 @@ func (f *writeFn) ProcessElement(ctx context.Context, b change.RecordBatch, targ
 	if err != nil {
 		return err
 	}
+	f.pending.Add(b.Ack)
 	for _, r := range b.Records {
 		if err := vw.w.Add(ctx, r); err != nil {
 			return err
@@ -123,6 +128,7 @@ func (f *writeFn) FinishBundle(ctx context.Context, _ func(*string, *string) boo
 		}
 	}
 	f.emitDead(emitDead)
+	f.pending.Complete()
 	return nil
 }
 
@@ -181,7 +187,9 @@ func (f *writeFn) emitDead(emit func(change.DeadLetter)) {
 	dead := f.dead
 	f.dead = nil
 	f.mu.Unlock()
+	tok := f.pending.Charge(len(dead))
 	for _, d := range dead {
+		d.Ack = tok
 		emit(d)
 	}
 }
