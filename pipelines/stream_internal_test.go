@@ -3,6 +3,7 @@ package pipelines
 import (
 	"context"
 	"os"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -136,6 +137,7 @@ state_dir: state
 	streamSourceOverride = scriptSource{kind: "script"}
 	defer func() { streamSourceOverride = nil }()
 
+	var metrics string
 	run := func(want change.Checkpoint) {
 		t.Helper()
 		ctx, cancel := context.WithCancel(context.Background())
@@ -143,6 +145,9 @@ state_dir: state
 		go func() { // the "signal": once everything is acknowledged
 			for ctx.Err() == nil {
 				if ls := transforms.Live(j.Name); ls != nil && ls.Acked() == want {
+					rec := httptest.NewRecorder()
+					MetricsHandler(j).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+					metrics = rec.Body.String()
 					cancel()
 					return
 				}
@@ -170,6 +175,16 @@ state_dir: state
 		_ = sum
 	}
 	run("4")
+	for _, want := range []string{
+		`beamsync_rows_read_total{job="stream-test",table="people"} 7`, // 3 snapshot rows, 4 changes
+		`beamsync_stream_units_in_flight{job="stream-test"} 0`,
+		`beamsync_sink_records_total{job="stream-test",outcome="written",sink="out",view="names"}`,
+		`beamsync_stream_lag_seconds{job="stream-test"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s:\n%s", want, metrics)
+		}
+	}
 	view, err := os.ReadFile(filepath.Join(dir, "out", "names.jsonl"))
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/beamsync/beamsync/change"
 	"github.com/beamsync/beamsync/internal/ack"
+	"github.com/beamsync/beamsync/internal/runstats"
 )
 
 // OpenStreamFunc opens the change stream of a source from its JSON spec.
@@ -147,6 +148,9 @@ func (fn *streamReadFn) ProcessElement(ctx context.Context, _ *sdf.WallTimeWater
 		tok := ls.tracker.Open(u.cp, len(u.batches)+len(u.dead))
 		for _, b := range u.batches {
 			b.Ack = tok
+			if b.Table != nil {
+				runstats.Add(runstats.Read, b.Table.QualifiedName(), int64(len(b.Changes)))
+			}
 			emit(b)
 		}
 		for _, d := range u.dead {
@@ -177,6 +181,7 @@ type LiveStream struct {
 	stream   change.Stream
 	err      error
 	acked    change.Checkpoint
+	acks     int64
 	progress change.Progress // the last one read, for lag
 	onAck    Acknowledged
 }
@@ -335,8 +340,16 @@ func (ls *LiveStream) AckNow(ctx context.Context) error {
 	}
 	ls.mu.Lock()
 	ls.acked = cp
+	ls.acks++
 	ls.mu.Unlock()
 	return nil
+}
+
+// Acks returns the number of acknowledgements made.
+func (ls *LiveStream) Acks() int64 {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return ls.acks
 }
 
 // Acked returns the last acknowledged checkpoint.
@@ -344,6 +357,23 @@ func (ls *LiveStream) Acked() change.Checkpoint {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	return ls.acked
+}
+
+// Lag returns how far the stream is behind its source: the age of the
+// newest transaction read (zero when it is idle and caught up) and the
+// source's own measure in bytes (-1 when unknown).
+func (ls *LiveStream) Lag() (time.Duration, int64) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	p := ls.progress
+	var age time.Duration
+	if !p.CommitTime.IsZero() && len(p.Batches) > 0 {
+		age = max(0, time.Since(p.CommitTime))
+	}
+	if p.Checkpoint == "" {
+		return age, -1
+	}
+	return age, p.LagBytes
 }
 
 // Outstanding returns the number of units read and not yet written.

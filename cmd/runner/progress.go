@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/beamsync/beamsync/internal/runstats"
+	"github.com/beamsync/beamsync/transforms"
 )
 
 // startProgress shows the snapshot's progress until the returned func is
@@ -113,4 +114,64 @@ func human(n int64) string {
 		return fmt.Sprintf("%.1fk", float64(n)/1e3)
 	}
 	return fmt.Sprint(n)
+}
+
+// startStreamStatus shows a stream's state until the returned func is
+// called: changes read and their rate, lag, transactions in flight and the
+// last acknowledged checkpoint; as a status line on a terminal, or a log
+// line every 10 s otherwise.
+func startStreamStatus(w io.Writer, logger *slog.Logger, mode, job string) func() {
+	if mode == "off" {
+		return func() {}
+	}
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	if mode == "auto" {
+		mode = "log"
+		if tty {
+			mode = "line"
+		}
+	}
+	every := 10 * time.Second
+	if mode == "line" {
+		every = 500 * time.Millisecond
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		var lastRows int64
+		last := time.Now()
+		for {
+			select {
+			case <-done:
+				if mode == "line" {
+					fmt.Fprint(w, "\r\033[K")
+				}
+				return
+			case now := <-tick.C:
+				ls := transforms.Live(job)
+				if ls == nil {
+					continue
+				}
+				rows := runstats.Sum(runstats.Read)
+				rate := float64(rows-lastRows) / now.Sub(last).Seconds()
+				lastRows, last = rows, now
+				age, _ := ls.Lag()
+				if mode == "line" {
+					fmt.Fprintf(w, "\r\033[Kstream: %s changes  %s/s  lag %s  in flight %d  acknowledged %s  dead letters %d",
+						human(rows), human(int64(rate)), age.Round(time.Millisecond), ls.Outstanding(), ls.Acked(), runstats.Sum(runstats.Dead))
+				} else {
+					logger.Info("stream", "changes", rows, "changes_per_s", int64(rate), "lag", age.Round(time.Millisecond).String(),
+						"in_flight", ls.Outstanding(), "acknowledged", string(ls.Acked()), "dead_letters", runstats.Sum(runstats.Dead))
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }

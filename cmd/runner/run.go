@@ -7,15 +7,32 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
 	"github.com/beamsync/beamsync/change"
 	"github.com/beamsync/beamsync/pipelines"
 )
+
+// serveMetrics serves h at addr/metrics until the returned func is called.
+func serveMetrics(addr string, h http.Handler, logger *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	return func() { _ = srv.Close() }, nil
+}
 
 // flagSet reports whether the flag was given on the command line.
 func flagSet(fs *flag.FlagSet, name string) bool {
@@ -34,6 +51,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	progress := fs.String("progress", "auto", "progress display: auto (a status line on a terminal, log lines otherwise), line, log or off")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	verbose := fs.Bool("verbose", false, "log debug detail, including the runner's own log and full error chains")
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "stream mode: serve Prometheus metrics on `ADDR` at /metrics (off to disable)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (for performance work)")
 	if code := parseFlags(fs, args, stdout); code >= 0 {
 		return code
@@ -85,17 +103,27 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer stop()
 	}
 	logger.Info("running job", "job", j.Name, "runner", *runner, "tables", len(plan.Tables), "views", len(plan.Views))
-	stopProgress := startProgress(ctx, stderr, logger, *progress)
 	var sum *pipelines.Summary
 	if *mode == "stream" {
+		if *metricsAddr != "off" {
+			stopMetrics, err := serveMetrics(*metricsAddr, pipelines.MetricsHandler(j), logger)
+			if err != nil {
+				fmt.Fprintf(stderr, "runner: --metrics-addr %s: %v (choose a free address, or off)\n", *metricsAddr, err)
+				return exitFail
+			}
+			defer stopMetrics()
+		}
+		stopStatus := startStreamStatus(stderr, logger, *progress, j.Name)
 		sum, err = pipelines.RunStream(ctx, plan, pipelines.StreamOptions{Snapshot: *snapshot, From: change.Checkpoint(*fromPosition)})
+		stopStatus()
 		if err == nil {
 			ctx = context.Background() // a stop by signal is the way a stream ends
 		}
 	} else {
+		stopProgress := startProgress(ctx, stderr, logger, *progress)
 		sum, err = pipelines.RunBatch(ctx, plan, *runner)
+		stopProgress()
 	}
-	stopProgress()
 	if sum != nil {
 		sum.Print(stdout)
 	}
