@@ -38,6 +38,7 @@ type Mapping struct {
 	where     *program
 	envCols   []int    // the columns programs read, loaded into the env per row
 	envKeys   []string // their names
+	readCols  []int    // every column an expression reads (UsedColumns)
 	specials  []string // the special names programs read (_op, ...)
 	soft      bool     // deletes: soft (docs end with _deleted)
 	identity  bool     // every column passed through in table order: docs share the row image
@@ -116,11 +117,12 @@ type compiler struct {
 	errs       []error
 	usedCols   map[int]bool
 	usedSpec   map[string]bool
+	readCols   map[int]bool // every column any expression reads
 }
 
 func newCompiler(spec *Spec, table *change.Table) *compiler {
 	c := &compiler{spec: spec, table: table, src: spec.src, env: types.Map{}, envNames: map[string]int{},
-		usedCols: map[int]bool{}, usedSpec: map[string]bool{}}
+		usedCols: map[int]bool{}, usedSpec: map[string]bool{}, readCols: map[int]bool{}}
 	if c.src == nil {
 		c.src = newSource(spec.File, nil)
 	}
@@ -244,6 +246,9 @@ func (c *compiler) compile() *Mapping {
 	}
 	for i := range c.usedCols {
 		m.envCols = append(m.envCols, i)
+	}
+	for i := range c.readCols {
+		m.readCols = append(m.readCols, i)
 	}
 	sort.Ints(m.envCols)
 	for _, i := range m.envCols {
@@ -429,6 +434,7 @@ func (c *compiler) expr(code string, l loc, what, field string, isWhere bool) *c
 	}))
 	for i := range cols {
 		p.cols = append(p.cols, i)
+		c.readCols[i] = true
 	}
 	sort.Ints(p.cols)
 
@@ -582,3 +588,35 @@ func (m *Mapping) OnError() string { return m.onError }
 
 // Deletes returns the deletes policy: DeletesDelete, DeletesIgnore or DeletesSoft.
 func (m *Mapping) Deletes() string { return m.deletes }
+
+// UsedColumns returns the names of the source columns the mapping reads
+// (copied, read by an expression or the where filter, or part of the key),
+// in table order: the columns whose loss or change of type breaks it.
+func (m *Mapping) UsedColumns() []string {
+	used := map[int]bool{}
+	for _, i := range m.readCols {
+		used[i] = true
+	}
+	for _, i := range m.keyCols {
+		if i >= 0 {
+			used[i] = true
+		}
+	}
+	var walk func([]outField)
+	walk = func(fs []outField) {
+		for i := range fs {
+			if fs[i].col >= 0 {
+				used[fs[i].col] = true
+			}
+			walk(fs[i].sub)
+		}
+	}
+	walk(m.out)
+	var names []string
+	for i, c := range m.table.Columns {
+		if used[i] {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}

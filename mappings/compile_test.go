@@ -215,3 +215,21 @@ fields:
 		t.Error("all_columns without changes should be the identity")
 	}
 }
+
+func TestUsedColumns(t *testing.T) {
+	table := &change.Table{Name: "t", Key: []int{0}, Columns: []change.Column{
+		{Name: "id", Kind: change.KindInt}, {Name: "a", Kind: change.KindString}, {Name: "b", Kind: change.KindString},
+		{Name: "c", Kind: change.KindInt}, {Name: "unused", Kind: change.KindString},
+	}}
+	spec, err := Parse("m.yaml", []byte("view: v\nsource: t\nwhere: c > 1\nfields:\n  id: id\n  x: a\n  nested:\n    y: upper(b)\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Compile(spec, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.UsedColumns(), ","); got != "id,a,b,c" {
+		t.Fatalf("UsedColumns = %s, want id,a,b,c", got)
+	}
+}

@@ -230,6 +230,9 @@ func (p *specParser) top(root *yaml.Node) {
 			s.OnError = p.scalar(k, v)
 		case "schema_change":
 			s.SchemaChange = p.scalar(k, v)
+			if v.Kind == yaml.ScalarNode && v.Value == SchemaChangeNull {
+				s.SchemaChange = SchemaChangeNull // YAML reads a bare null as no value
+			}
 		case "key":
 			s.Key = p.list(k, v, "key")
 		case "exclude":

@@ -52,10 +52,15 @@ type mapFn struct {
 }
 
 type boundView struct {
-	sinks int
-	m     *mappings.Mapping
-	eval  *mappings.Evaluator
-	buf   []change.Record
+	file   string
+	sinks  int
+	base   string                 // the shape the mapping was compiled for
+	shapes map[string]*shapedView // other shapes of the table (schema.go)
+	last   *change.Table          // the table of the last batch, known to be of shape lastOK
+	lastOK bool
+	m      *mappings.Mapping
+	eval   *mappings.Evaluator
+	buf    []change.Record
 }
 
 func (f *mapFn) Setup() error {
@@ -66,7 +71,8 @@ func (f *mapFn) Setup() error {
 			return fmt.Errorf("compiling mapping %s: %w", v.File, err)
 		}
 		name := v.Table.QualifiedName()
-		f.byTable[name] = append(f.byTable[name], &boundView{sinks: v.Sinks, m: m, eval: m.NewEvaluator()})
+		f.byTable[name] = append(f.byTable[name], &boundView{file: v.File, sinks: v.Sinks, base: shapeOf(v.Table),
+			shapes: map[string]*shapedView{}, m: m, eval: m.NewEvaluator()})
 	}
 	return nil
 }
@@ -116,16 +122,39 @@ func (f *mapFn) ProcessElement(ctx context.Context, b change.Batch, emit func(ch
 
 func (bv *boundView) apply(b change.Batch, emit func(change.RecordBatch), dead func(change.DeadLetter)) error {
 	view := bv.m.View()
+	eval, m := bv.eval, bv.m
+	var adapt []int
+	if b.Table != bv.last {
+		bv.last, bv.lastOK = b.Table, shapeOf(b.Table) == bv.base
+	}
+	if !bv.lastOK {
+		sv, err := bv.forShape(b.Table)
+		if err != nil {
+			return err
+		}
+		if sv.dead != "" {
+			for i := range b.Changes {
+				dead(MappingDeadLetter(view, b.Table, &b.Changes[i], fmt.Errorf("%s", sv.dead)))
+			}
+			runstats.Add(runstats.Dead, view, int64(len(b.Changes)))
+			return nil
+		}
+		eval, m, adapt = sv.eval, sv.m, sv.adapt
+	}
 	out := make([]change.Record, 0, len(b.Changes))
 	var deadN, filtered int64
 	for i := range b.Changes {
 		c := &b.Changes[i]
+		if adapt != nil {
+			ac := adaptChange(c, adapt)
+			c = &ac
+		}
 		before := len(out)
 		var err error
-		out, err = bv.eval.Apply(c, out)
+		out, err = eval.Apply(c, out)
 		if err != nil {
 			out = out[:before]
-			if bv.m.OnError() == "fail" {
+			if m.OnError() == "fail" {
 				return fmt.Errorf("%w (row %s at %s; the view's on_error is fail)",
 					err, change.KeyString(c.Key), sourcePos(c))
 			}
