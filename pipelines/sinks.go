@@ -104,6 +104,16 @@ var sinkKinds = map[string]sinkKind{
 			}
 			return "bigquery table " + project + "." + c.Dataset + "." + c.TableName(view)
 		},
+		streamErr: func(s SinkSpec) error {
+			if s.BigQuery.Mode == bigquery.ModeReplace {
+				return errors.New("a bigquery sink follows a stream in mode: upsert (its view is merged every merge_interval): set bigquery.mode: upsert")
+			}
+			return nil
+		},
+		writeStream: func(sc beam.Scope, p *Plan, s SinkSpec, views []string, records beam.PCollection) (sinkResult, error) {
+			dead, err := bigquery.TryWriteStream(sc, *s.BigQuery, s.Name, p.schemas(views), records)
+			return sinkResult{DeadLetters: dead}, err
+		},
 	},
 	SinkOpenSearch: {
 		block: func(s *SinkSpec) validator { return nilIfAbsent(s.OpenSearch) },

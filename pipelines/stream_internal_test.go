@@ -2,8 +2,8 @@ package pipelines
 
 import (
 	"context"
-	"os"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"

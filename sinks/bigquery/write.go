@@ -61,6 +61,32 @@ func TryWrite(s beam.Scope, cfg Config, sink string, views []change.ViewSchema, 
 	return Result{Written: written, DeadLetters: dead}, nil
 }
 
+// TryWriteStream is the BigQuery sink of a stream pipeline. Bundles load
+// their records into the views' change tables (upsert mode) and release
+// their acknowledgement units once loaded (internal/ack): a loaded change
+// is durable. Every Config.MergeInterval, the process that loaded last
+// merges the change table into the view (the same version-guarded MERGE as
+// a batch's commit), so the view trails the stream by about that interval.
+// With Storage Write CDC, BigQuery applies the changes itself.
+func TryWriteStream(s beam.Scope, cfg Config, sink string, views []change.ViewSchema, records beam.PCollection) (beam.PCollection, error) {
+	if cfg.Mode == ModeReplace {
+		return beam.PCollection{}, fmt.Errorf("bigquery sink %s: a stream needs mode: upsert (replace rebuilds the table from one run)", sink)
+	}
+	cfg.Mode = ModeUpsert
+	if err := CheckViews(cfg, sink, views); err != nil {
+		return beam.PCollection{}, err
+	}
+	b, err := json.Marshal(fnSpec{Cfg: cfg, Sink: sink, Views: views, Stream: true})
+	if err != nil {
+		return beam.PCollection{}, fmt.Errorf("bigquery sink %s: encoding the configuration: %w", sink, err)
+	}
+	spec := string(b)
+	s = s.Scope("BigQuery." + sink)
+	runs := beam.ParDo(s.Scope("Prepare"), &prepareFn{Spec: spec}, beam.Impulse(s))
+	_, dead := beam.ParDo2(s.Scope("Write"), &writeFn{Spec: spec}, records, beam.SideInput{Input: runs})
+	return dead, nil
+}
+
 // CheckViews reports, at pipeline construction, everything that makes a
 // sink configuration unusable for the views: an invalid configuration, a
 // view BigQuery cannot hold, two views mapped to one table.
@@ -93,6 +119,8 @@ type fnSpec struct {
 	Cfg   Config              `json:"cfg"`
 	Sink  string              `json:"sink"`
 	Views []change.ViewSchema `json:"views"`
+	// Stream: the writers merge on an interval and there is no commit.
+	Stream bool `json:"stream,omitempty"`
 }
 
 func decodeSpec(text string) (fnSpec, error) {

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/ack"
 	"github.com/beamsync/beamsync/internal/runstats"
 )
 
@@ -87,6 +90,9 @@ type writeFn struct {
 	runID   string
 	writers map[string]*viewWriter
 	dead    []change.DeadLetter
+	// pending holds the acknowledgement tokens of the batches taken in
+	// since the last flush of every writer (stream pipelines).
+	pending ack.Pending
 }
 
 func (f *writeFn) Setup(ctx context.Context) error {
@@ -105,6 +111,7 @@ func (f *writeFn) ProcessElement(ctx context.Context, rb change.RecordBatch, run
 	if err != nil {
 		return err
 	}
+	f.pending.Add(rb.Ack)
 	for _, r := range rb.Records {
 		if err = vw.w.Add(ctx, r); err != nil {
 			break
@@ -144,7 +151,71 @@ func (f *writeFn) FinishBundle(ctx context.Context, _ func(*string) bool, emitSt
 		}
 	}
 	f.emitDead(emitDead)
-	return firstErr
+	if firstErr != nil {
+		return firstErr
+	}
+	f.pending.Complete()
+	if f.spec.Stream && !f.spec.Cfg.StorageWriteCDC {
+		return f.mergeDue(ctx, names)
+	}
+	return nil
+}
+
+// lastMerge holds, per "sink/view", when this process last merged the
+// view's change table in a stream.
+var (
+	mergeMu   sync.Mutex
+	lastMerge = map[string]time.Time{}
+	mergeLock = map[string]*sync.Mutex{}
+)
+
+// mergeDue merges the change tables of the named views whose last merge in
+// this process is older than the merge interval. Merges of one view in
+// one process never overlap; merges from several processes are safe (each
+// deletes only the change rows its MERGE covered).
+func (f *writeFn) mergeDue(ctx context.Context, views []string) error {
+	for _, name := range views {
+		key := f.spec.Sink + "/" + name
+		mergeMu.Lock()
+		due := time.Since(lastMerge[key]) >= f.spec.Cfg.WithDefaults().MergeInterval
+		lock := mergeLock[key]
+		if lock == nil {
+			lock = &sync.Mutex{}
+			mergeLock[key] = lock
+		}
+		mergeMu.Unlock()
+		if !due || !lock.TryLock() {
+			continue
+		}
+		err := f.merge(ctx, name)
+		mergeMu.Lock()
+		if err == nil {
+			lastMerge[key] = time.Now()
+		}
+		mergeMu.Unlock()
+		lock.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *writeFn) merge(ctx context.Context, name string) error {
+	schema, err := f.spec.view(name)
+	if err != nil {
+		return err
+	}
+	v, err := NewView(f.client, f.spec.Cfg, schema, f.runID)
+	if err != nil {
+		return err
+	}
+	st, err := v.Commit(ctx)
+	if err != nil {
+		return fmt.Errorf("bigquery sink %s: %w", f.spec.Sink, err)
+	}
+	reportStats(ctx, name+"@"+f.spec.Sink, Stats{Written: st.Written, Deleted: st.Deleted, SkippedOlder: st.SkippedOlder, Retried: st.Retried})
+	return nil
 }
 
 func (f *writeFn) Teardown() error {
@@ -197,7 +268,9 @@ func (f *writeFn) drop(view string) {
 }
 
 func (f *writeFn) emitDead(emit func(change.DeadLetter)) {
+	tok := f.pending.Charge(len(f.dead))
 	for _, d := range f.dead {
+		d.Ack = tok
 		emit(d)
 	}
 	f.dead = f.dead[:0]
