@@ -207,5 +207,7 @@ func createRunMagic(dir, magic string) (*frameWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("file sink: %w", err)
 	}
-	return newFrameWriter(f, magic), nil
+	w := newFrameWriter(f, magic)
+	w.scratch = true
+	return w, nil
 }

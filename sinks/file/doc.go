@@ -45,6 +45,10 @@
 //   - Commit removes the runs it merged only once the view is installed; a
 //     failed Commit can be retried with the same runs. Runs listed twice
 //     are merged once. Commits of one view must not run concurrently.
+//   - Runs are scratch files: written without fsync, they live only until
+//     the commit that merges them, in the same process (a crash abandons
+//     them and the view stays as last committed). The commit fsyncs the
+//     view file and the versions sidecar it installs, and the directory.
 //   - Run, versions and dead-letter run files end with an end marker and a
 //     footer counting their frames: a file truncated by a crash is refused.
 //

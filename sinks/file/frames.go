@@ -109,6 +109,10 @@ type frameWriter struct {
 	path   string
 	frames uint64
 	hdr    [1 + 3*binary.MaxVarintLen64]byte // frame length and header (a field: no allocation per frame)
+	// scratch files (runs) are not synced: they live only until the
+	// commit that merges them, within the same process, and a crash
+	// abandons them; the commit syncs what it installs.
+	scratch bool
 }
 
 func newFrameWriter(f *os.File, magic string) *frameWriter {
@@ -175,7 +179,7 @@ func (w *frameWriter) finishVersions(rows uint64, viewSize int64, viewCRC uint32
 
 func (w *frameWriter) close() error {
 	err := w.bw.Flush()
-	if err == nil {
+	if err == nil && !w.scratch {
 		err = w.f.Sync()
 	}
 	if cerr := w.f.Close(); err == nil {

@@ -16,6 +16,15 @@ import (
 // that very wide rows cannot exhaust memory (and offsets fit in 32 bits).
 const spillBytes = 256 << 20
 
+// The arena is a list of chunks: a full chunk is set aside and a new one
+// started (or an old one reused) when less than arenaSlack is left, so that
+// buffering never copies what is buffered. A record larger than the slack
+// grows its chunk (append copies that chunk once).
+const (
+	arenaChunk = 8 << 20
+	arenaSlack = 64 << 10
+)
+
 // ErrEmptyKey is returned by RunWriter.Add for a record without a key.
 var ErrEmptyKey = errors.New("file sink: record has no key")
 
@@ -30,7 +39,10 @@ type RunWriter struct {
 	view string
 	err  error // configuration error, reported by every call
 
-	arena     []byte      // per record: key bytes, then the JSON row
+	arena     []byte      // the current chunk; per record: key bytes, then the JSON row
+	chunks    [][]byte    // the full chunks before it (bufRecord.chunk indexes them)
+	spare     [][]byte    // emptied chunks, for reuse
+	arenaUsed int         // bytes in chunks (not counting arena)
 	ents      []bufRecord // one per buffered record
 	valuesKey bool        // some buffered key is in values form
 	keys      [][]any     // decoded keys, for sorting when valuesKey
@@ -46,6 +58,7 @@ type bufRecord struct {
 	idx             uint32 // index into keys (only when sorting values keys)
 	pos             uint64
 	flags           uint8
+	chunk           uint16 // the arena chunk holding the key and row
 }
 
 // NewRunWriter returns a writer of runs for one view. A configuration or
@@ -71,6 +84,9 @@ func (w *RunWriter) Add(r change.Record) error {
 	if !r.Delete && r.Doc == nil {
 		return ErrNoDoc
 	}
+	if cap(w.arena)-len(w.arena) < arenaSlack {
+		w.newChunk()
+	}
 	start := len(w.arena)
 	var flags uint8
 	var ok bool
@@ -87,17 +103,21 @@ func (w *RunWriter) Add(r change.Record) error {
 		w.arena = change.AppendJSON(w.arena, r.Doc)
 	}
 	dlen := len(w.arena) - start - klen
-	if len(w.arena) > math.MaxUint32 {
+	if len(w.arena) > math.MaxUint32 || len(w.chunks) > math.MaxUint16 {
 		w.arena = w.arena[:start]
 		return fmt.Errorf("file sink: record of view %s is too large (%d bytes)", w.view, dlen)
 	}
 	var pre [16]byte
 	copy(pre[:], w.arena[start:start+klen])
+	if len(w.ents) == cap(w.ents) {
+		w.ents = slices.Grow(w.ents, max(cap(w.ents), 4096))
+	}
 	w.ents = append(w.ents, bufRecord{
 		p0: binary.BigEndian.Uint64(pre[:8]), p1: binary.BigEndian.Uint64(pre[8:]),
 		off: uint32(start), klen: uint32(klen), dlen: uint32(dlen), pos: uint64(r.Position), flags: flags,
+		chunk: uint16(len(w.chunks)),
 	})
-	if len(w.ents) >= w.cfg.SpillRows || len(w.arena) >= spillBytes {
+	if len(w.ents) >= w.cfg.SpillRows || w.arenaUsed+len(w.arena) >= spillBytes {
 		return w.spill()
 	}
 	return nil
@@ -133,6 +153,11 @@ func (w *RunWriter) Abort() error {
 }
 
 func (w *RunWriter) reset() {
+	for _, c := range w.chunks {
+		w.spare = append(w.spare, c[:0])
+	}
+	clear(w.chunks)
+	w.chunks, w.arenaUsed = w.chunks[:0], 0
 	w.arena = w.arena[:0]
 	w.ents = w.ents[:0]
 	clear(w.keys)
@@ -140,9 +165,33 @@ func (w *RunWriter) reset() {
 	w.valuesKey = false
 }
 
-func (w *RunWriter) key(e *bufRecord) []byte { return w.arena[e.off : e.off+e.klen] }
+// newChunk sets the current chunk aside (when it holds records) and starts
+// another.
+func (w *RunWriter) newChunk() {
+	if len(w.arena) > 0 {
+		w.chunks = append(w.chunks, w.arena)
+		w.arenaUsed += len(w.arena)
+		w.arena = nil
+	}
+	if n := len(w.spare); n > 0 {
+		w.arena, w.spare = w.spare[n-1], w.spare[:n-1]
+	}
+	if cap(w.arena)-len(w.arena) < arenaSlack {
+		w.arena = make([]byte, 0, arenaChunk)
+	}
+}
+
+// chunkOf returns the chunk holding a record.
+func (w *RunWriter) chunkOf(e *bufRecord) []byte {
+	if int(e.chunk) < len(w.chunks) {
+		return w.chunks[e.chunk]
+	}
+	return w.arena
+}
+
+func (w *RunWriter) key(e *bufRecord) []byte { return w.chunkOf(e)[e.off : e.off+e.klen] }
 func (w *RunWriter) doc(e *bufRecord) []byte {
-	return w.arena[e.off+e.klen : e.off+e.klen+e.dlen]
+	return w.chunkOf(e)[e.off+e.klen : e.off+e.klen+e.dlen]
 }
 
 // compareBuf orders buffered records like compareEntries: by key, then the

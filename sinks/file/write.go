@@ -59,13 +59,26 @@ type runWriterFn struct {
 	Sink   string `json:"sink"`
 
 	writers map[string]*RunWriter
+	open    bool // a bundle started and has not finished cleanly
 	work    chan change.RecordBatch
 	done    chan struct{}
 	failed  atomic.Pointer[error] // the write loop's first error
 }
 
+// StartBundle starts the bundle's write loop. The run writers outlive
+// bundles (each Flush leaves them empty) so that their buffers are reused:
+// runners may cut a large input into many small bundles.
 func (f *runWriterFn) StartBundle(_ func(RunRef), _ func(change.DeadLetter)) {
-	f.writers = map[string]*RunWriter{}
+	if f.open { // the last bundle failed: drop what it buffered and spilled
+		for _, w := range f.writers {
+			_ = w.Abort()
+		}
+		f.writers = nil
+	}
+	if f.writers == nil {
+		f.writers = map[string]*RunWriter{}
+	}
+	f.open = true
 	f.work = make(chan change.RecordBatch, 8)
 	f.done = make(chan struct{})
 	f.failed.Store(nil)
@@ -156,7 +169,7 @@ func (f *runWriterFn) FinishBundle(emit func(RunRef), dead func(change.DeadLette
 			emit(RunRef{View: view, Path: r})
 		}
 	}
-	f.writers = nil
+	f.open = false
 	return nil
 }
 
