@@ -177,7 +177,9 @@ func (w *RunWriter) newChunk() {
 		w.arena, w.spare = w.spare[n-1], w.spare[:n-1]
 	}
 	if cap(w.arena)-len(w.arena) < arenaSlack {
-		w.arena = make([]byte, 0, arenaChunk)
+		// Small first, growing to arenaChunk: a writer of a few records
+		// (a stream's bundle) stays small.
+		w.arena = make([]byte, 0, min(arenaChunk, max(4*arenaSlack, w.arenaUsed)))
 	}
 }
 

@@ -51,8 +51,21 @@ type streamWriteFn struct {
 
 	writers map[string]*RunWriter
 	added   map[string]int64 // records added per view in this bundle
+	open    bool             // a bundle started and has not finished cleanly
 	pending ack.Pending
 	dead    []change.DeadLetter
+}
+
+// StartBundle drops what a failed bundle left in the writers.
+func (f *streamWriteFn) StartBundle(_ func(change.DeadLetter)) {
+	if f.open {
+		for _, w := range f.writers {
+			_ = w.Abort()
+		}
+		f.writers, f.added, f.dead = nil, nil, nil
+		f.pending = ack.Pending{}
+	}
+	f.open = true
 }
 
 func (f *streamWriteFn) ProcessElement(rb change.RecordBatch, emit func(change.DeadLetter)) error {
@@ -111,7 +124,7 @@ func (f *streamWriteFn) FinishBundle(emit func(change.DeadLetter)) error {
 		runstats.Add(runstats.Deleted, subj, st.Deleted)
 		runstats.Add(runstats.Older, subj, st.SkippedOlder)
 	}
-	f.writers = nil
+	clear(f.added) // the writers stay, empty, with their buffers
 	tok := f.pending.Charge(len(f.dead))
 	for _, d := range f.dead {
 		d.Ack = tok
@@ -119,6 +132,7 @@ func (f *streamWriteFn) FinishBundle(emit func(change.DeadLetter)) error {
 	}
 	f.dead = slices.Delete(f.dead, 0, len(f.dead))
 	f.pending.Complete()
+	f.open = false
 	return nil
 }
 
