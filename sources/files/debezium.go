@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/beamsync/beamsync/change"
@@ -219,13 +218,6 @@ func (e *envelope) commitTime(fallback time.Time) time.Time {
 	return fallback
 }
 
-// Binlog positions are packed into 64 bits (see doc.go).
-const (
-	binlogSeqBits = 20
-	binlogPosBits = 32
-	binlogRowBits = 12
-)
-
 // position computes the change's Position: source.lsn when present, else
 // the MySQL binlog coordinates (file, pos, row) packed, else the line.
 func (e *envelope) position(line int64) (change.Position, error) {
@@ -242,22 +234,12 @@ func (e *envelope) position(line int64) (change.Position, error) {
 	return change.Position(line), nil
 }
 
-// packBinlog packs MySQL binlog coordinates: the file's sequence number
-// (the digits after its last dot) in the top 20 bits, the byte offset in
-// the next 32 and the row within the event in the low 12 (rows beyond 4095
-// share 4095).
+// packBinlog packs the MySQL binlog coordinates of source.file, pos and
+// row (change.BinlogPosition).
 func packBinlog(file, pos, row string) (change.Position, error) {
-	i := strings.LastIndexByte(file, '.')
-	seq, err := strconv.ParseUint(file[i+1:], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("source.file %q does not end in a binlog sequence number", file)
-	}
-	if seq >= 1<<binlogSeqBits {
-		return 0, fmt.Errorf("source.file %q: sequence number beyond %d", file, 1<<binlogSeqBits-1)
-	}
 	off, err := strconv.ParseUint(pos, 10, 64)
-	if err != nil || off >= 1<<binlogPosBits {
-		return 0, fmt.Errorf("source.pos %q is not an offset below 2^%d", pos, binlogPosBits)
+	if err != nil {
+		return 0, fmt.Errorf("source.pos %q is not an unsigned integer", pos)
 	}
 	var r uint64
 	if row != "" {
@@ -265,6 +247,9 @@ func packBinlog(file, pos, row string) (change.Position, error) {
 			return 0, fmt.Errorf("source.row %q is not an unsigned integer", row)
 		}
 	}
-	r = min(r, 1<<binlogRowBits-1)
-	return change.Position(seq<<(binlogPosBits+binlogRowBits) | off<<binlogRowBits | r), nil
+	p, err := change.BinlogPosition(file, off, r)
+	if err != nil {
+		return 0, fmt.Errorf("source.file/pos: %w", err)
+	}
+	return p, nil
 }

@@ -3,6 +3,8 @@ package mysql
 import (
 	"strings"
 	"testing"
+
+	"github.com/beamsync/beamsync/change"
 )
 
 func TestParseTableName(t *testing.T) {
@@ -78,13 +80,13 @@ func TestDecodeHelpers(t *testing.T) {
 			t.Errorf("floatValue(%v) = %v, want %v", in, got, want)
 		}
 	}
-	if s, err := binlogSequence("mysql-bin.000123"); s != 123 || err != nil {
+	if s, err := change.BinlogSequence("mysql-bin.000123"); s != 123 || err != nil {
 		t.Errorf("sequence %d %v", s, err)
 	}
 	if _, err := binlogPosition("binlog.000001", 1<<32); err == nil {
 		t.Error("offset beyond 4 GiB accepted")
 	}
-	if p, _ := binlogPosition("binlog.000003", 1234); p != 3<<32|1234 {
+	if p, _ := binlogPosition("binlog.000003", 1234); p != 3<<44|1234<<12 {
 		t.Errorf("position %d", p)
 	}
 	if got := similarNames("ordrs", []string{"orders", "customers", "order_items", "ORDRS2"}, 5); len(got) < 2 || got[0] != "ORDRS2" && got[0] != "orders" {

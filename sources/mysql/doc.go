@@ -44,9 +44,10 @@
 //
 // A position packs a binlog coordinate into a change.Position:
 //
-//	Position = sequence number of the binlog file << 32 | offset in the file
+//	Position = sequence number of the binlog file << 44 | offset << 12 | row
 //
-// "binlog.000003" at offset 1234 is 3<<32 | 1234; SourcePos is
+// (change.BinlogPosition). A snapshot at "binlog.000003" offset 1234 is
+// 3<<44 | 1234<<12 (row 0); SourcePos is
 // "binlog.000003:1234". The binlog is written in commit order and its file
 // numbers only grow, so positions compare in commit order. Snapshot rows
 // carry the position of the snapshot; binlog CDC will give each event the

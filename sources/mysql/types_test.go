@@ -168,8 +168,8 @@ func TestAllTypes(t *testing.T) {
 	}
 
 	// Position packing.
-	seq, err := binlogSequence(res.info.File)
-	if err != nil || res.info.Position != change.Position(seq<<32|res.info.Offset) {
+	seq, err := change.BinlogSequence(res.info.File)
+	if err != nil || res.info.Position != change.Position(seq<<44|res.info.Offset<<12) {
 		t.Errorf("position %v of %s:%d", res.info.Position, res.info.File, res.info.Offset)
 	}
 	if res.info.GTID == "" {
