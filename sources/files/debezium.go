@@ -237,6 +237,9 @@ func (e *envelope) position(line int64) (change.Position, error) {
 // packBinlog packs the MySQL binlog coordinates of source.file, pos and
 // row (change.BinlogPosition).
 func packBinlog(file, pos, row string) (change.Position, error) {
+	if _, err := change.BinlogSequence(file); err != nil {
+		return 0, fmt.Errorf("source.file %q does not end in a binlog sequence number", file)
+	}
 	off, err := strconv.ParseUint(pos, 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("source.pos %q is not an unsigned integer", pos)
