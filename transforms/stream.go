@@ -330,13 +330,16 @@ func (ls *LiveStream) AckNow(ctx context.Context) error {
 	if cp == "" || cp == prev || st == nil {
 		return nil
 	}
-	if err := st.Ack(ctx, cp); err != nil {
-		return fmt.Errorf("stream %s: acknowledging %s: %w", ls.spec.Name, cp, err)
-	}
+	// The checkpoint file first, the source second: the source then never
+	// holds a position ahead of the file, so a restart from the file finds
+	// everything after it still kept by the source.
 	if onAck != nil {
 		if err := onAck(cp); err != nil {
 			return err
 		}
+	}
+	if err := st.Ack(ctx, cp); err != nil {
+		return fmt.Errorf("stream %s: acknowledging %s: %w", ls.spec.Name, cp, err)
 	}
 	ls.mu.Lock()
 	ls.acked = cp

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -10,7 +11,7 @@ import (
 
 	"github.com/beamsync/beamsync/change"
 	"github.com/beamsync/beamsync/internal/runstats"
-	_ "github.com/beamsync/beamsync/transforms" // coders of the change model
+	"github.com/beamsync/beamsync/transforms"
 )
 
 // Read is the Beam entry point: a consistent, parallel snapshot of the
@@ -70,4 +71,45 @@ func (f *snapshotFn) ProcessElement(ctx context.Context, _ []byte, emit func(cha
 func init() {
 	register.DoFn3x1[context.Context, []byte, func(change.Batch), error](&snapshotFn{})
 	register.Emitter1[change.Batch]()
+	transforms.RegisterStreamSource("postgres", openStream)
+}
+
+// streamSpec is the configuration of the "postgres" stream kind (see
+// transforms.RegisterStreamSource), carried in the pipeline as JSON.
+type streamSpec struct {
+	DSNEnv string          `json:"dsn_env"`
+	Config readConfig      `json:"config"`
+	Stream StreamConfig    `json:"stream"`
+	Tables []*change.Table `json:"tables"`
+}
+
+// StreamSpecJSON is the spec of a "postgres" change stream: the tables,
+// read with cfg and captured with scfg; the connection string is read on
+// the worker from the environment variable dsnEnv.
+func StreamSpecJSON(dsnEnv string, cfg Config, scfg StreamConfig, tables []*change.Table) (string, error) {
+	b, err := json.Marshal(streamSpec{DSNEnv: dsnEnv, Stream: scfg, Tables: tables, Config: readConfig{
+		Tables: cfg.Tables, ChunkSize: cfg.ChunkSize, Parallelism: cfg.Parallelism,
+		BatchSize: cfg.BatchSize, AllowNoPrimaryKey: cfg.AllowNoPrimaryKey,
+	}})
+	return string(b), err
+}
+
+func openStream(ctx context.Context, spec string, from change.Checkpoint, snapshot func(change.Batch) error) (change.Stream, error) {
+	var s streamSpec
+	if err := json.Unmarshal([]byte(spec), &s); err != nil {
+		return nil, fmt.Errorf("postgres stream spec: %w", err)
+	}
+	dsn := os.Getenv(s.DSNEnv)
+	if dsn == "" {
+		return nil, fmt.Errorf("opening the change stream: environment variable %s is not set on this worker", s.DSNEnv)
+	}
+	if from == "" && snapshot != nil {
+		cfg := Config{
+			Tables: s.Config.Tables, ChunkSize: s.Config.ChunkSize, Parallelism: s.Config.Parallelism,
+			BatchSize: s.Config.BatchSize, AllowNoPrimaryKey: s.Config.AllowNoPrimaryKey,
+		}
+		st, _, err := SnapshotAndStream(ctx, dsn, cfg, s.Stream, s.Tables, snapshot)
+		return st, err
+	}
+	return OpenStream(ctx, dsn, s.Stream, s.Tables, from)
 }

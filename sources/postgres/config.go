@@ -37,6 +37,10 @@ type Config struct {
 	// chunk instead of refusing it.
 	AllowNoPrimaryKey bool `yaml:"allow_no_primary_key" json:"allow_no_primary_key"`
 
+	// slotSnapshot, when set, is the snapshot a replication slot exported:
+	// the snapshot imports it instead of exporting its own.
+	slotSnapshot *exportedSnapshot
+
 	// onExported, when set, is called once the snapshot is exported and
 	// before any reader imports it (a test hook).
 	onExported func()
@@ -230,3 +234,7 @@ func foldASCII(s string) string {
 	}
 	return s
 }
+
+// exportedSnapshot names a snapshot exported by CREATE_REPLICATION_SLOT and
+// the slot's consistent point.
+type exportedSnapshot struct{ name, lsn string }

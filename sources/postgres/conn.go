@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beamsync/beamsync/change"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -105,4 +106,15 @@ func lsnToPosition(lsn string) (uint64, error) {
 		return 0, fmt.Errorf("malformed LSN %q", lsn)
 	}
 	return h<<32 | l, nil
+}
+
+// positionSeqBits is the width of the sequence part of a position.
+const positionSeqBits = 12
+
+// lsnPosition is the change.Position of a change at a WAL position: the LSN
+// (hi<<32 | lo) shifted left by 12 bits, whose low bits order the changes of
+// one transaction (seq, capped at 4095). Snapshot rows have seq 0; changes
+// of a transaction carry its commit LSN and seq ≥ 1.
+func lsnPosition(lsn uint64, seq int) change.Position {
+	return change.Position(lsn<<positionSeqBits | uint64(min(seq, 1<<positionSeqBits-1)))
 }

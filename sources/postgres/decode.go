@@ -67,6 +67,10 @@ var errBadLength = errors.New("unexpected value length")
 // decode converts one non-NULL raw value. The result never aliases b: text
 // and bytes are copied into the arena a (nil: a fresh allocation each).
 func (d *decoder) decode(b []byte, a *arena) (any, error) {
+	if d.op >= opIntText {
+		v, _, err := d.decodeText(b, a)
+		return v, err
+	}
 	switch d.op {
 	case opInt2:
 		if len(b) != 2 {

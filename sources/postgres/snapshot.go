@@ -17,8 +17,8 @@ const closeTimeout = 5 * time.Second
 // SnapshotInfo describes a snapshot: where it stands in the WAL and how many
 // rows it emitted per table (keyed by change.Table.QualifiedName).
 type SnapshotInfo struct {
-	// Position is the LSN as a number (hi<<32 | lo), as carried by every
-	// snapshot row.
+	// Position is the position every snapshot row carries: the LSN as a
+	// number (hi<<32 | lo) shifted left by 8 (see the package documentation).
 	Position change.Position
 	// LSN is the server's text form of the LSN, e.g. "16/B374D848".
 	LSN string
@@ -188,7 +188,17 @@ func (r *run) export(ctx context.Context) error {
 		return queryError("opening the snapshot transaction", err)
 	}
 	var now time.Time
-	err = conn.QueryRow(ctx, "SELECT pg_export_snapshot(), pg_current_wal_lsn()::text, now()").Scan(&r.name, &r.lsn, &now)
+	if slot := r.cfg.slotSnapshot; slot != nil {
+		// The snapshot a replication slot exported at its consistent point:
+		// the change stream starts exactly where it ends.
+		if _, err := conn.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+strings.ReplaceAll(slot.name, "'", "''")+"'"); err != nil {
+			return queryError("importing the replication slot's snapshot", err)
+		}
+		r.name, r.lsn = slot.name, slot.lsn
+		err = conn.QueryRow(ctx, "SELECT now()").Scan(&now)
+	} else {
+		err = conn.QueryRow(ctx, "SELECT pg_export_snapshot(), pg_current_wal_lsn()::text, now()").Scan(&r.name, &r.lsn, &now)
+	}
 	if err != nil {
 		if isPgCode(err, "55000") { // object_not_in_prerequisite_state: a standby
 			return fmt.Errorf("exporting the snapshot: %w — connect to the primary server", err)
@@ -199,7 +209,7 @@ func (r *run) export(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.position = change.Position(pos)
+	r.position = lsnPosition(pos, 0)
 	r.commitTime = now.UTC()
 	r.sourcePos = "snapshot@" + r.lsn
 
