@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -57,6 +59,28 @@ type SourceSpec struct {
 	BatchSize         int          `yaml:"batch_size"`
 	AllowNoPrimaryKey bool         `yaml:"allow_no_primary_key"`
 	Files             []FileSource `yaml:"files"`
+	// Stream configures change capture (run --mode stream).
+	Stream StreamSourceSpec `yaml:"stream"`
+}
+
+// StreamSourceSpec configures a source's change capture. Each field names
+// the source kinds it applies to.
+type StreamSourceSpec struct {
+	// Slot and Publication (postgres) default to "beamsync_<job name>".
+	Slot        string `yaml:"slot"`
+	Publication string `yaml:"publication"`
+	// StatusInterval (postgres) is how often the stream reports its
+	// acknowledged position and asks for a keepalive (default 10s).
+	StatusInterval time.Duration `yaml:"status_interval"`
+	// Toast (postgres): require_full (default) or unchanged.
+	Toast string `yaml:"toast"`
+	// ServerID (mysql) is the replica server id the stream connects with
+	// (default: derived from the job name).
+	ServerID uint32 `yaml:"server_id"`
+	// Heartbeat (mysql) is the binlog heartbeat period (default 5s).
+	Heartbeat time.Duration `yaml:"heartbeat"`
+	// Truncate (postgres, mysql): fail (default) or ignore.
+	Truncate string `yaml:"truncate"`
 }
 
 // FileSource is one file (or glob) of a files source.
@@ -294,6 +318,7 @@ func (j *Job) validateSource() []error {
 		add("source.kind", "unknown source kind %q%s; known kinds: postgres, mysql, files", s.Kind,
 			yamlspec.DidYouMean(s.Kind, []string{SourcePostgres, SourceMySQL, SourceFiles}))
 	}
+	errs = append(errs, j.validateStream()...)
 	for _, f := range []struct {
 		name string
 		v    int
@@ -346,4 +371,41 @@ func child(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// validateStream checks source.stream: each field only where its source
+// kind reads it.
+func (j *Job) validateStream() []error {
+	var errs []error
+	add := func(path, format string, args ...any) { errs = append(errs, j.errAt(path, format, args...)) }
+	st, kind := &j.Source.Stream, j.Source.Kind
+	given := func(field string) bool { return nodeAt(j.root, "source.stream."+field) != nodeAt(j.root, "source.stream") }
+	only := func(field string, kinds ...string) {
+		if given(field) && !slices.Contains(kinds, kind) {
+			add("source.stream."+field, "not used by a %s source (only %s)", kind, strings.Join(kinds, ", "))
+		}
+	}
+	only("slot", SourcePostgres)
+	only("publication", SourcePostgres)
+	only("status_interval", SourcePostgres)
+	only("toast", SourcePostgres)
+	only("server_id", SourceMySQL)
+	only("heartbeat", SourceMySQL)
+	only("truncate", SourcePostgres, SourceMySQL)
+	if st.Truncate != "" && st.Truncate != "fail" && st.Truncate != "ignore" {
+		add("source.stream.truncate", "%q: use fail (the stream stops; re-sync with --snapshot always) or ignore", st.Truncate)
+	}
+	if st.Toast != "" && st.Toast != "require_full" && st.Toast != "unchanged" {
+		add("source.stream.toast", "%q: use require_full or unchanged", st.Toast)
+	}
+	if st.StatusInterval < 0 || st.Heartbeat < 0 {
+		add("source.stream", "durations must not be negative")
+	}
+	if kind == SourcePostgres {
+		scfg := j.postgresStreamConfig().WithDefaults()
+		if err := scfg.Validate(); err != nil {
+			add("source.stream", "%v", err)
+		}
+	}
+	return errs
 }

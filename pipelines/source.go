@@ -86,6 +86,20 @@ func (p *postgresSource) read(s beam.Scope, tables []*change.Table) (beam.PColle
 	return postgres.Read(s, p.job.Source.DSNEnv, p.cfg, tables), beam.PCollection{}
 }
 
+func (p *postgresSource) streamKind() string { return "postgres" }
+
+func (p *postgresSource) streamSpec(tables []*change.Table) (string, error) {
+	return postgres.StreamSpecJSON(p.job.Source.DSNEnv, p.cfg, p.job.postgresStreamConfig(), tables)
+}
+
+// postgresStreamConfig is the change-capture configuration of a postgres
+// job.
+func (j *Job) postgresStreamConfig() postgres.StreamConfig {
+	st := j.Source.Stream
+	return postgres.StreamConfig{Name: j.Name, Slot: st.Slot, Publication: st.Publication,
+		StatusInterval: st.StatusInterval, Truncate: st.Truncate, Toast: st.Toast}
+}
+
 type mysqlSource struct {
 	job *Job
 	cfg mysql.Config

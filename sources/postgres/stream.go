@@ -208,6 +208,7 @@ type pgStream struct {
 	types  *typeCatalog
 	rels   map[uint32]*walRelation
 
+	opened   time.Time
 	out      chan streamItem
 	acked    atomic.Uint64 // LSN acknowledged by the pipeline
 	stop     chan struct{}
@@ -258,6 +259,9 @@ const (
 	// Changes of a transaction past this many are ordered per key (see
 	// "Positions" in the package documentation).
 	lateChange = 2048
+	// slotReleaseWait is how long opening waits for a slot another
+	// (dying) connection still holds.
+	slotReleaseWait = 15 * time.Second
 	maxSeq     = 1<<positionSeqBits - 1
 )
 
@@ -274,7 +278,7 @@ func prepareStream(ctx context.Context, dsn string, scfg StreamConfig, tables []
 		return nil, err
 	}
 	st := &pgStream{cfg: scfg, cc: cc, tables: map[string]*change.Table{}, types: newTypeCatalog(), rels: map[uint32]*walRelation{},
-		out: make(chan streamItem, queuedProgress), stop: make(chan struct{}), done: make(chan struct{})}
+		out: make(chan streamItem, queuedProgress), stop: make(chan struct{}), done: make(chan struct{}), opened: time.Now()}
 	for _, t := range tables {
 		st.tables[t.Schema+"."+t.Name] = t
 	}
@@ -422,7 +426,17 @@ func (st *pgStream) slotState(ctx context.Context) (*slotInfo, error) {
 		return nil, fmt.Errorf("replication slot %s uses the output plugin %q, not pgoutput: name another slot (source.stream.slot)", st.cfg.Slot, s.plugin)
 	}
 	if s.active {
-		return nil, fmt.Errorf("replication slot %s is in use by another connection (is the job already running?)", st.cfg.Slot)
+		// A stream that just died (a crash, kill -9) holds the slot until
+		// its walsender notices the closed connection: give it a moment.
+		if time.Since(st.opened) < slotReleaseWait {
+			select {
+			case <-time.After(200 * time.Millisecond):
+				return st.slotState(ctx)
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return nil, fmt.Errorf("replication slot %s is in use by another connection (is the job already running elsewhere?)", st.cfg.Slot)
 	}
 	if confirmed != nil {
 		if s.confirmed, err = pglogrepl.ParseLSN(*confirmed); err != nil {
