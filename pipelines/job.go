@@ -379,7 +379,9 @@ func (j *Job) validateStream() []error {
 	var errs []error
 	add := func(path, format string, args ...any) { errs = append(errs, j.errAt(path, format, args...)) }
 	st, kind := &j.Source.Stream, j.Source.Kind
-	given := func(field string) bool { return nodeAt(j.root, "source.stream."+field) != nodeAt(j.root, "source.stream") }
+	given := func(field string) bool {
+		return nodeAt(j.root, "source.stream."+field) != nodeAt(j.root, "source.stream")
+	}
 	only := func(field string, kinds ...string) {
 		if given(field) && !slices.Contains(kinds, kind) {
 			add("source.stream."+field, "not used by a %s source (only %s)", kind, strings.Join(kinds, ", "))

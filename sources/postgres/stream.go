@@ -262,7 +262,7 @@ const (
 	// slotReleaseWait is how long opening waits for a slot another
 	// (dying) connection still holds.
 	slotReleaseWait = 15 * time.Second
-	maxSeq     = 1<<positionSeqBits - 1
+	maxSeq          = 1<<positionSeqBits - 1
 )
 
 func prepareStream(ctx context.Context, dsn string, scfg StreamConfig, tables []*change.Table) (*pgStream, error) {
