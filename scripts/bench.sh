@@ -4,6 +4,8 @@
 #   1. snapshot: PostgreSQL 1M rows -> file view (rows/s, peak RSS, 1M vs 3M)
 #   2. sinks: each sink's writer vs a plain-Go loop with the same client and
 #      batch sizes against the same local server (rows/s and the ratio)
+#   3. cdc: PostgreSQL change capture -> file view vs a plain pglogrepl loop
+#      (backlog drain changes/s, commit -> written latency p50/p99 at 5k/s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 was_running=0
@@ -13,6 +15,7 @@ trap cleanup EXIT
 eval "$(scripts/testenv.sh start)"
 go build -o bin/runner ./cmd/runner
 go build -o bin/bench-snapshot ./internal/bench/snapshot
+go build -o bin/bench-cdc ./internal/bench/cdc
 
 echo "== snapshot"
 bin/bench-snapshot -rows "${BENCH_ROWS:-1000000}" -runner bin/runner -work out/bench
@@ -20,3 +23,7 @@ bin/bench-snapshot -rows "${BENCH_ROWS:-1000000}" -runner bin/runner -work out/b
 echo
 echo "== sinks: writer vs plain-Go loop (same client, same batches, same local server)"
 go test -run '^$' -bench 'WriterVsPlainLoop' -benchtime 1x ./sinks/... 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
+
+echo
+echo "== cdc: PostgreSQL change capture (stream mode) vs a plain pglogrepl loop"
+bin/bench-cdc -updates "${BENCH_CDC_UPDATES:-100000}" -work out/bench-cdc 2>&1 | grep -v ' level=\| INFO \| WARN '

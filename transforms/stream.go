@@ -66,8 +66,13 @@ func ReadStream(s beam.Scope, spec StreamSpec) (batches, dead beam.PCollection) 
 	return beam.ParDo2(s, &streamReadFn{Spec: spec}, beam.Impulse(s))
 }
 
-// Limits of one SDF call: it hands over what the reader queued for at most
-// this long or this many progress reports, then yields to the runner so
+// ackInterval is how often the tracker is asked for a checkpoint to
+// acknowledge (cheap when nothing moved).
+const ackInterval = 10 * time.Millisecond
+
+// Limits of one SDF call: it hands over what the reader queued — as soon as
+// the queue runs dry after at least one unit, else after at most
+// streamSliceTime or streamSliceUnits — then yields to the runner, so that
 // the output flows downstream as a bundle.
 const (
 	streamSliceTime  = 200 * time.Millisecond
@@ -122,6 +127,14 @@ func (fn *streamReadFn) ProcessElement(ctx context.Context, _ *sdf.WallTimeWater
 		var ok bool
 		if held := ls.takeHeld(); held != nil {
 			u, ok = *held, true
+		} else if n > 0 {
+			// Something was emitted: hand it downstream now (the bundle
+			// ends with this call) unless more is already waiting.
+			select {
+			case u, ok = <-ls.units:
+			default:
+				return sdf.ResumeProcessingIn(0), nil
+			}
 		} else {
 			select {
 			case u, ok = <-ls.units:
@@ -179,6 +192,7 @@ type LiveStream struct {
 	mu       sync.Mutex
 	held     *streamUnit // a unit read but not emitted (see ProcessElement)
 	stream   change.Stream
+	opened   time.Time // when the source's stream opened (after its snapshot)
 	err      error
 	acked    change.Checkpoint
 	acks     int64
@@ -251,7 +265,7 @@ func (ls *LiveStream) read(ctx context.Context, open OpenStreamFunc) {
 		return
 	}
 	ls.mu.Lock()
-	ls.stream = st
+	ls.stream, ls.opened = st, time.Now()
 	ls.mu.Unlock()
 	for {
 		p, err := st.Next(ctx)
@@ -303,7 +317,7 @@ func (ls *LiveStream) readErr() error {
 // ackLoop acknowledges what the tracker allows, every few milliseconds.
 func (ls *LiveStream) ackLoop(ctx context.Context) {
 	defer close(ls.done)
-	t := time.NewTicker(100 * time.Millisecond)
+	t := time.NewTicker(ackInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -346,6 +360,14 @@ func (ls *LiveStream) AckNow(ctx context.Context) error {
 	ls.acks++
 	ls.mu.Unlock()
 	return nil
+}
+
+// Opened returns when the source's stream opened (after the snapshot, if
+// one was read), or the zero time before.
+func (ls *LiveStream) Opened() time.Time {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return ls.opened
 }
 
 // Acks returns the number of acknowledgements made.
