@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/beamsync/beamsync/sources/debezium"
 )
 
 // The file formats.
@@ -31,6 +33,10 @@ type Config struct {
 	Key []string `yaml:"key" json:"key"`
 	// BatchSize is the number of changes per change.Batch (default 1024).
 	BatchSize int `yaml:"batch_size" json:"batch_size"`
+	// Outbox, with format debezium, routes the events of a transactional
+	// outbox table to the tables of their aggregate types (see
+	// debezium.Outbox).
+	Outbox *debezium.Outbox `yaml:"outbox" json:"outbox,omitempty"`
 }
 
 // Validate reports every problem of the configuration at once.
@@ -39,12 +45,23 @@ func (c *Config) Validate() error {
 	if strings.TrimSpace(c.Path) == "" {
 		errs = append(errs, errors.New("files source: path is required"))
 	}
+	if c.Outbox != nil && c.Format != FormatDebezium {
+		errs = append(errs, errors.New("files source: outbox needs format debezium"))
+	}
 	switch c.Format {
 	case "", FormatJSONL:
 		if len(c.Key) == 0 {
 			errs = append(errs, errors.New("files source: key is required for format jsonl"))
 		}
 	case FormatDebezium:
+		if c.Outbox != nil {
+			if c.Table != "" {
+				errs = append(errs, errors.New("files source: table and outbox exclude each other: an outbox routes its events to the tables of their aggregate types (name the outbox table in outbox.table)"))
+			}
+			if err := c.Outbox.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("files source: %w", err))
+			}
+		}
 	default:
 		errs = append(errs, fmt.Errorf("files source: format %q is not one of %q, %q", c.Format, FormatJSONL, FormatDebezium))
 	}

@@ -2,10 +2,12 @@ package files
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/sources/debezium"
 )
 
 // Describe reads the files through and returns the tables their rows belong
@@ -39,127 +41,53 @@ func jsonlTableName(cfg Config, files []string) string {
 }
 
 func describeJSONL(ctx context.Context, cfg Config, files []string) ([]*change.Table, error) {
-	ti := newTableInfo("", "", jsonlTableName(cfg, files))
+	ti := debezium.NewTableInfo("", "", jsonlTableName(cfg, files))
 	seen := map[string]int64{}
 	var rows int64
 	err := eachLine(ctx, files, func(l *line) error {
-		fields, err := decodeObject(l.text)
+		fields, err := debezium.DecodeObject(l.text)
 		if err != nil {
 			return nil // dead-lettered by Read
 		}
 		rows++
 		for _, f := range fields {
-			ti.col(f.name).observe(f.raw)
-			seen[f.name]++
+			ti.Col(f.Name).Observe(f.Raw)
+			seen[f.Name]++
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range ti.cols {
-		if seen[c.name] < rows { // absent from some rows: NULL there
-			c.nullable = true
+	for _, c := range ti.Columns() {
+		if seen[c.Name()] < rows { // absent from some rows: NULL there
+			c.SetNullable()
 		}
 	}
-	t, err := ti.build(cfg.Key)
+	t, err := ti.Build(cfg.Key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("files source: %w", err)
 	}
 	return []*change.Table{t}, nil
 }
 
-type tableID struct{ db, schema, name string }
-
-// tableOf returns the table an event belongs to: the configured table, else
-// its source's db, schema and table.
-func tableOf(cfg Config, e *envelope) tableID {
-	if cfg.Table != "" {
-		return tableID{name: cfg.Table}
-	}
-	return tableID{e.src.db, e.src.schema, e.src.table}
+// options are the decoder options of a configuration.
+func (c Config) options() debezium.Options {
+	return debezium.Options{Table: c.Table, Outbox: c.Outbox}
 }
 
 func describeDebezium(ctx context.Context, cfg Config, files []string) ([]*change.Table, error) {
-	var order []*tableInfo
-	infos := map[tableID]*tableInfo{}
-	cache := schemaCache{}
+	d := debezium.NewDescriber(cfg.options())
 	err := eachLine(ctx, files, func(l *line) error {
-		e, err := parseEnvelope(l.text, cache)
-		if err != nil || e.tombstone {
-			return nil
-		}
-		if _, err := change.ParseOp(e.op); err != nil {
-			return nil
-		}
-		id := tableOf(cfg, e)
-		if id.name == "" {
-			return nil
-		}
-		ti := infos[id]
-		if ti == nil {
-			ti = newTableInfo(id.db, id.schema, id.name)
-			infos[id] = ti
-			order = append(order, ti)
-		}
-		if ti.keyNames == nil && len(e.key) > 0 {
-			for _, f := range e.key {
-				ti.keyNames = append(ti.keyNames, f.name)
-			}
-		}
-		for _, img := range []string{"after", "before"} {
-			describeImage(ti, e, img)
-		}
+		d.AddLine(l.text)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	tables := make([]*change.Table, 0, len(order))
-	for _, ti := range order {
-		t, err := ti.build(cfg.Key)
-		if err != nil {
-			return nil, err
-		}
-		tables = append(tables, t)
+	tables, err := d.Tables(cfg.Key)
+	if err != nil {
+		return nil, fmt.Errorf("files source: %w", err)
 	}
 	return tables, nil
-}
-
-// describeImage records the columns of an event's before or after image.
-func describeImage(ti *tableInfo, e *envelope, img string) {
-	schema := e.imageSchema(img)
-	if schema != nil {
-		for _, fs := range schema.Fields {
-			c := ti.col(fs.Field)
-			c.addKind(fs.kind())
-			if c.typ == "" {
-				c.typ = fs.typeName()
-			}
-			c.nullable = c.nullable || fs.Optional
-		}
-	}
-	raw := e.after
-	if img == "before" {
-		raw = e.before
-	}
-	if raw == nil {
-		return
-	}
-	fields, err := decodeObject(raw)
-	if err != nil {
-		return
-	}
-	for _, f := range fields {
-		c := ti.col(f.name)
-		switch {
-		case isUnavailable(f.raw):
-		case schema != nil && schema.field(f.name) != nil:
-			if isNull(f.raw) {
-				c.nullable = true
-			}
-		default:
-			c.observe(f.raw)
-		}
-	}
 }

@@ -87,6 +87,15 @@
 // column merge the same way. Column.Type is the schema's type (its logical
 // name when it has one), else the kind's name.
 //
+// # Outbox
+//
+// With Config.Outbox (format debezium only, and not with Config.Table), the
+// events of a transactional-outbox table are routed to the tables named by
+// their aggregate types, keyed by the aggregate id, with the payload as the
+// row; Describe infers those tables from the payloads. The rules are those
+// of debezium.Outbox (package sources/debezium, which holds the decoder
+// this package shares with the Kafka source).
+//
 // # Invariants
 //
 //   - Batches hold up to Config.BatchSize changes of one table, in file

@@ -1,4 +1,4 @@
-package files
+package debezium
 
 import (
 	"encoding/base64"
@@ -115,7 +115,7 @@ func (s *connectSchema) kind() change.Kind {
 
 // convert decodes a JSON value by its schema.
 func (s *connectSchema) convert(raw json.RawMessage) (any, error) {
-	if isNull(raw) {
+	if IsNull(raw) {
 		return nil, nil
 	}
 	switch s.Name {
@@ -225,16 +225,16 @@ func (s *connectSchema) convert(raw json.RawMessage) (any, error) {
 		if raw[0] != '{' { // maps with non-string keys: an array of pairs
 			return plainValue(raw)
 		}
-		fields, err := decodeObject(raw)
+		fields, err := DecodeObject(raw)
 		if err != nil {
 			return nil, err
 		}
 		m := make(map[string]any, len(fields))
 		for _, f := range fields {
 			if s.Values != nil {
-				m[f.name], err = s.Values.convert(f.raw)
+				m[f.Name], err = s.Values.convert(f.Raw)
 			} else {
-				m[f.name], err = plainValue(f.raw)
+				m[f.Name], err = plainValue(f.Raw)
 			}
 			if err != nil {
 				return nil, err
@@ -248,7 +248,7 @@ func (s *connectSchema) convert(raw json.RawMessage) (any, error) {
 // convertStruct decodes a nested struct into an ordered change.Doc, in the
 // schema's field order.
 func (s *connectSchema) convertStruct(raw json.RawMessage) (any, error) {
-	fields, err := decodeObject(raw)
+	fields, err := DecodeObject(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func (s *connectSchema) convertStruct(raw json.RawMessage) (any, error) {
 	for _, fs := range s.Fields {
 		var v any
 		if i := indexField(fields, fs.Field); i >= 0 {
-			if v, err = fs.convert(fields[i].raw); err != nil {
+			if v, err = fs.convert(fields[i].Raw); err != nil {
 				return nil, fmt.Errorf("%s: %w", fs.Field, err)
 			}
 		}

@@ -1,4 +1,4 @@
-package files
+package debezium
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ type envelope struct {
 	tsMs          int64
 	hasTs         bool
 
-	key       []field        // the key part's fields, or nil
+	key       []Field        // the key part's fields, or nil
 	keySchema *connectSchema // the key part's schema, or nil
 }
 
@@ -43,7 +43,7 @@ type source struct {
 type schemaCache map[string]*connectSchema
 
 func (c schemaCache) get(raw json.RawMessage) (*connectSchema, error) {
-	if isNull(raw) {
+	if IsNull(raw) {
 		return nil, nil
 	}
 	if s, ok := c[string(raw)]; ok {
@@ -57,34 +57,35 @@ func (c schemaCache) get(raw json.RawMessage) (*connectSchema, error) {
 	return s, nil
 }
 
-func get(fields []field, name string) json.RawMessage {
+func get(fields []Field, name string) json.RawMessage {
 	if i := indexField(fields, name); i >= 0 {
-		return fields[i].raw
+		return fields[i].Raw
 	}
 	return nil
 }
 
-func has(fields []field, name string) bool { return indexField(fields, name) >= 0 }
+func has(fields []Field, name string) bool { return indexField(fields, name) >= 0 }
 
 // isWrapper reports whether an object is the converter's {"schema", "payload"}.
-func isWrapper(fields []field) bool {
+func isWrapper(fields []Field) bool {
 	if !has(fields, "payload") {
 		return false
 	}
 	for _, f := range fields {
-		if f.name != "schema" && f.name != "payload" {
+		if f.Name != "schema" && f.Name != "payload" {
 			return false
 		}
 	}
 	return true
 }
 
-// parseEnvelope parses one line of a Debezium file.
+// parseEnvelope parses one Debezium event: a line of a file, or the value
+// of a Kafka record.
 func parseEnvelope(text []byte, cache schemaCache) (*envelope, error) {
 	if string(bytes.TrimSpace(text)) == "null" {
 		return &envelope{tombstone: true}, nil
 	}
-	top, err := decodeObject(text)
+	top, err := DecodeObject(text)
 	if err != nil {
 		return nil, err
 	}
@@ -98,10 +99,10 @@ func parseEnvelope(text []byte, cache schemaCache) (*envelope, error) {
 			return nil, err
 		}
 		value = get(top, "value")
-		if isNull(value) || string(bytes.TrimSpace(value)) == `""` {
+		if IsNull(value) || string(bytes.TrimSpace(value)) == `""` {
 			return &envelope{tombstone: true}, nil
 		}
-		if top, err = decodeObject(value); err != nil {
+		if top, err = DecodeObject(value); err != nil {
 			return nil, fmt.Errorf("value: %w", err)
 		}
 	default:
@@ -113,21 +114,40 @@ func parseEnvelope(text []byte, cache schemaCache) (*envelope, error) {
 			return nil, err
 		}
 		p := get(top, "payload")
-		if isNull(p) {
+		if IsNull(p) {
 			return &envelope{tombstone: true}, nil
 		}
-		if payload, err = decodeObject(p); err != nil {
+		if payload, err = DecodeObject(p); err != nil {
 			return nil, fmt.Errorf("payload: %w", err)
 		}
 	}
 	return e, e.parsePayload(payload)
 }
 
+// parseRecord parses a Kafka record: its value is the event (payload, or
+// schema and payload), its key the Debezium key. A key that is not a JSON
+// object in Debezium's shape (a plain string key, say) is ignored: the key
+// is then taken from the row image.
+func parseRecord(key, value []byte, cache schemaCache) (*envelope, error) {
+	if len(bytes.TrimSpace(value)) == 0 {
+		return &envelope{tombstone: true}, nil
+	}
+	e, err := parseEnvelope(value, cache)
+	if err != nil || e.tombstone || e.key != nil || IsNull(key) {
+		return e, err
+	}
+	k := &envelope{}
+	if k.parseKey(key, cache) == nil {
+		e.key, e.keySchema = k.key, k.keySchema
+	}
+	return e, nil
+}
+
 func (e *envelope) parseKey(raw json.RawMessage, cache schemaCache) error {
-	if isNull(raw) {
+	if IsNull(raw) {
 		return nil
 	}
-	fields, err := decodeObject(raw)
+	fields, err := DecodeObject(raw)
 	if err != nil {
 		return fmt.Errorf("key: %w", err)
 	}
@@ -136,10 +156,10 @@ func (e *envelope) parseKey(raw json.RawMessage, cache schemaCache) error {
 			return fmt.Errorf("key: %w", err)
 		}
 		p := get(fields, "payload")
-		if isNull(p) {
+		if IsNull(p) {
 			return nil
 		}
-		if fields, err = decodeObject(p); err != nil {
+		if fields, err = DecodeObject(p); err != nil {
 			return fmt.Errorf("key payload: %w", err)
 		}
 	}
@@ -147,8 +167,8 @@ func (e *envelope) parseKey(raw json.RawMessage, cache schemaCache) error {
 	return nil
 }
 
-func (e *envelope) parsePayload(p []field) error {
-	if op := get(p, "op"); !isNull(op) {
+func (e *envelope) parsePayload(p []Field) error {
+	if op := get(p, "op"); !IsNull(op) {
 		if err := json.Unmarshal(op, &e.op); err != nil {
 			return fmt.Errorf("op is not a string: %s", truncate(op))
 		}
@@ -156,10 +176,10 @@ func (e *envelope) parsePayload(p []field) error {
 		return errors.New("missing op")
 	}
 	e.before, e.after = get(p, "before"), get(p, "after")
-	if isNull(e.before) {
+	if IsNull(e.before) {
 		e.before = nil
 	}
-	if isNull(e.after) {
+	if IsNull(e.after) {
 		e.after = nil
 	}
 	for _, raw := range []json.RawMessage{e.before, e.after} {
@@ -167,15 +187,15 @@ func (e *envelope) parsePayload(p []field) error {
 			return fmt.Errorf("before and after must be objects, got %s", truncate(raw))
 		}
 	}
-	if ts := get(p, "ts_ms"); !isNull(ts) {
+	if ts := get(p, "ts_ms"); !IsNull(ts) {
 		v, err := intValue(ts)
 		if err != nil {
 			return fmt.Errorf("ts_ms: %w", err)
 		}
 		e.tsMs, e.hasTs = v, true
 	}
-	if src := get(p, "source"); !isNull(src) {
-		fields, err := decodeObject(src)
+	if src := get(p, "source"); !IsNull(src) {
+		fields, err := DecodeObject(src)
 		if err != nil {
 			return fmt.Errorf("source: %w", err)
 		}
@@ -184,10 +204,10 @@ func (e *envelope) parsePayload(p []field) error {
 	return nil
 }
 
-func parseSource(fields []field) source {
+func parseSource(fields []Field) source {
 	text := func(name string) string {
 		raw := get(fields, name)
-		if isNull(raw) {
+		if IsNull(raw) {
 			return ""
 		}
 		if raw[0] == '"' {

@@ -1,4 +1,4 @@
-package files
+package debezium
 
 import (
 	"bytes"
@@ -13,16 +13,16 @@ import (
 	"github.com/beamsync/beamsync/change"
 )
 
-// field is one member of a JSON object, in document order.
-type field struct {
-	name string
-	raw  json.RawMessage
+// Field is one member of a JSON object, in document order.
+type Field struct {
+	Name string
+	Raw  json.RawMessage
 }
 
-// decodeObject splits a JSON object into its members, in order (a repeated
+// DecodeObject splits a JSON object into its members, in order (a repeated
 // name keeps its first place and its last value). It fails on anything
 // but exactly one object.
-func decodeObject(raw []byte) ([]field, error) {
+func DecodeObject(raw []byte) ([]Field, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -32,7 +32,7 @@ func decodeObject(raw []byte) ([]field, error) {
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, fmt.Errorf("not a JSON object (starts with %s)", describeToken(tok))
 	}
-	var fields []field
+	var fields []Field
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -44,9 +44,9 @@ func decodeObject(raw []byte) ([]field, error) {
 			return nil, jsonError(err)
 		}
 		if i := indexField(fields, name); i >= 0 {
-			fields[i].raw = v
+			fields[i].Raw = v
 		} else {
-			fields = append(fields, field{name, v})
+			fields = append(fields, Field{name, v})
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
@@ -58,9 +58,9 @@ func decodeObject(raw []byte) ([]field, error) {
 	return fields, nil
 }
 
-func indexField(fields []field, name string) int {
+func indexField(fields []Field, name string) int {
 	for i := range fields {
-		if fields[i].name == name {
+		if fields[i].Name == name {
 			return i
 		}
 	}
@@ -90,8 +90,8 @@ func jsonError(err error) error {
 	return fmt.Errorf("invalid JSON: %v", err)
 }
 
-// isNull reports whether raw is absent or the JSON null.
-func isNull(raw json.RawMessage) bool {
+// IsNull reports whether raw is absent or the JSON null.
+func IsNull(raw json.RawMessage) bool {
 	t := bytes.TrimSpace(raw)
 	return len(t) == 0 || string(t) == "null"
 }
@@ -241,4 +241,40 @@ func canonicalDecimal(s string) string {
 		out = "-" + out
 	}
 	return out
+}
+
+// ValueFor decodes a plain JSON value (no schema) for a column: numbers are
+// converted to the column's kind exactly (see NumberAs); any other value
+// must be of the column's kind (or null, or the column KindAny).
+func ValueFor(col *change.Column, raw json.RawMessage) (any, error) {
+	if c := raw[0]; c == '-' || (c >= '0' && c <= '9') {
+		if v, ok := numberAs(string(raw), col.Kind); ok {
+			return v, nil
+		}
+		return nil, fmt.Errorf("column %q: number %s does not fit its kind %s", col.Name, truncate(raw), col.Kind)
+	}
+	v, err := plainValue(raw)
+	if err != nil {
+		return nil, fmt.Errorf("column %q: %v", col.Name, err)
+	}
+	if v != nil && col.Kind != change.KindAny && change.KindOf(v) != col.Kind {
+		return nil, fmt.Errorf("column %q: %s value in a column of kind %s", col.Name, change.KindOf(v), col.Kind)
+	}
+	return v, nil
+}
+
+// KeyOf picks the key values out of a row image aligned with the table's
+// columns; a key column that is null or Unchanged is an error.
+func KeyOf(t *change.Table, row []any) ([]any, error) {
+	if len(t.Key) == 0 {
+		return nil, nil
+	}
+	key := make([]any, len(t.Key))
+	for i, ci := range t.Key {
+		if ci >= len(row) || row[ci] == nil || change.IsUnchanged(row[ci]) {
+			return nil, fmt.Errorf("key column %q is null or missing", t.Columns[ci].Name)
+		}
+		key[i] = row[ci]
+	}
+	return key, nil
 }

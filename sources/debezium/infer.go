@@ -1,4 +1,4 @@
-package files
+package debezium
 
 import (
 	"fmt"
@@ -7,25 +7,25 @@ import (
 	"github.com/beamsync/beamsync/change"
 )
 
-// colInfo gathers what Describe saw of one column.
-type colInfo struct {
+// ColumnInfo gathers what a describe saw of one column.
+type ColumnInfo struct {
 	name     string
 	kinds    uint32 // one bit per change.Kind seen (null left out)
 	typ      string // the schema's type name, when a schema gave one
-	nullable bool
-	bigInt   bool // an integer beyond ±2^53 was seen
+	nullable bool   // a null was seen, or the column was absent from some rows
+	bigInt   bool   // an integer beyond ±2^53 was seen
 }
 
 const maxExactFloatInt = 1 << 53
 
-func (c *colInfo) addKind(k change.Kind) {
+func (c *ColumnInfo) addKind(k change.Kind) {
 	if k != change.KindAny {
 		c.kinds |= 1 << k
 	}
 }
 
-// observe records a plain JSON value (no schema).
-func (c *colInfo) observe(raw []byte) {
+// Observe records a plain JSON value (no schema).
+func (c *ColumnInfo) Observe(raw []byte) {
 	k := jsonKind(raw)
 	if k == change.KindAny {
 		c.nullable = true
@@ -45,7 +45,7 @@ func (c *colInfo) observe(raw []byte) {
 // resolveKind is the kind of a column from the kinds of its values: the one
 // kind seen; for numbers of several kinds float (decimal when there are
 // decimals, or integers that float64 cannot hold exactly); else any.
-func (c *colInfo) resolveKind() change.Kind {
+func (c *ColumnInfo) resolveKind() change.Kind {
 	const numbers = 1<<change.KindInt | 1<<change.KindFloat | 1<<change.KindDecimal
 	switch {
 	case c.kinds == 0:
@@ -60,32 +60,33 @@ func (c *colInfo) resolveKind() change.Kind {
 	return change.KindFloat
 }
 
-// tableInfo gathers what Describe saw of one table.
-type tableInfo struct {
+// TableInfo gathers what a describe saw of one table.
+type TableInfo struct {
 	db, schema, name string
-	cols             []*colInfo
+	cols             []*ColumnInfo
 	index            map[string]int
 	keyNames         []string // from the events' key part (debezium)
 }
 
-func newTableInfo(db, schema, name string) *tableInfo {
-	return &tableInfo{db: db, schema: schema, name: name, index: map[string]int{}}
+// NewTableInfo starts the description of a table.
+func NewTableInfo(db, schema, name string) *TableInfo {
+	return &TableInfo{db: db, schema: schema, name: name, index: map[string]int{}}
 }
 
-// col returns the column of that name, added at the end when new.
-func (t *tableInfo) col(name string) *colInfo {
+// Col returns the column of that name, added at the end when new.
+func (t *TableInfo) Col(name string) *ColumnInfo {
 	if i, ok := t.index[name]; ok {
 		return t.cols[i]
 	}
-	c := &colInfo{name: name}
+	c := &ColumnInfo{name: name}
 	t.index[name] = len(t.cols)
 	t.cols = append(t.cols, c)
 	return c
 }
 
-// build makes the change.Table, with the key from the events when they had
+// Build makes the change.Table, with the key from the events when they had
 // one, else from key.
-func (t *tableInfo) build(key []string) (*change.Table, error) {
+func (t *TableInfo) Build(key []string) (*change.Table, error) {
 	tb := &change.Table{Database: t.db, Schema: t.schema, Name: t.name, EstimatedRows: -1}
 	for _, c := range t.cols {
 		k := c.resolveKind()
@@ -102,9 +103,18 @@ func (t *tableInfo) build(key []string) (*change.Table, error) {
 	for _, n := range names {
 		i := tb.ColumnIndex(n)
 		if i < 0 {
-			return nil, fmt.Errorf("files source: key column %q is not a column of table %s", n, tb.QualifiedName())
+			return nil, fmt.Errorf("key column %q is not a column of table %s", n, tb.QualifiedName())
 		}
 		tb.Key = append(tb.Key, i)
 	}
 	return tb, nil
 }
+
+// SetNullable marks the column nullable (a row without it was seen).
+func (c *ColumnInfo) SetNullable() { c.nullable = true }
+
+// Name is the column's name.
+func (c *ColumnInfo) Name() string { return c.name }
+
+// Columns returns the columns seen, in order of first appearance.
+func (t *TableInfo) Columns() []*ColumnInfo { return t.cols }
