@@ -1,7 +1,8 @@
 // Package mysql reads MySQL and MariaDB tables: [Describe] returns their
-// schemas and [Snapshot] reads all of them, in parallel, at one consistent
-// point, as change batches (op 'r'). Binlog change capture, which continues
-// from that point, is not here yet.
+// schemas, [Snapshot] reads all of them, in parallel, at one consistent
+// point, as change batches (op 'r'), and [SnapshotAndStream] and
+// [OpenStream] capture their changes from the binlog, continuing exactly
+// from that point (see "Change capture").
 //
 // # Consistent point
 //
@@ -50,9 +51,10 @@
 // 3<<44 | 1234<<12 (row 0); SourcePos is
 // "binlog.000003:1234". The binlog is written in commit order and its file
 // numbers only grow, so positions compare in commit order. Snapshot rows
-// carry the position of the snapshot; binlog CDC will give each event the
-// position of its transaction in the same form, so for any one key a later
-// change has a greater position than the snapshot row it replaces. Offsets
+// carry the position of the snapshot (row 0); a streamed change carries the
+// start offset of its rows event and its row in it (from 1), so for any one
+// key a later change has a greater position than the snapshot row it
+// replaces. Offsets
 // past 4 GiB in one file (possible only with a single huge transaction) do
 // not fit and fail the snapshot. Snapshot rows' CommitTime is the server's
 // UTC_TIMESTAMP(6) at the consistent point.
@@ -104,6 +106,98 @@
 // Zero and partly zero dates ("0000-00-00", "2024-00-10 00:00:00"), which
 // MySQL uses for "no date" where sql_mode allows them, decode as nil, even
 // in a NOT NULL column.
+//
+// # Change capture
+//
+// The stream reads the binlog as a replica does (go-mysql's BinlogSyncer,
+// with the server's flavor, MariaDB or MySQL, from SELECT VERSION()),
+// under StreamConfig.ServerID, which must be unique among the server's
+// replicas (0: 1<<30 + FNV-1a(Name) % 1<<20). [SnapshotAndStream] takes
+// the snapshot and opens the stream at its binlog coordinate; [OpenStream]
+// resumes after a checkpoint. Invariants:
+//
+//   - Nothing is missed or repeated between snapshot and stream: the
+//     stream starts at the snapshot's coordinate P, and the snapshot holds
+//     every change of the captured tables before P and none after (see
+//     "Consistent point").
+//   - Next returns whole transactions only, in commit order: a transaction
+//     ends at its XID event (or at a COMMIT query, for tables of
+//     non-transactional engines); a DDL statement is a transaction of its
+//     own. Transactions already received are coalesced into one Progress
+//     (up to about 1000 changes, 10000 events or 100 ms), but Next never
+//     waits for more once it has something to return. Consecutive changes of one table form one
+//     batch.
+//   - Checkpoint is "file:offset" of the end of the last transaction's
+//     commit event: opening the stream from it resumes with the next
+//     transaction. Transactions of other tables and the server's heartbeats
+//     (every StreamConfig.Heartbeat while the binlog is idle; only at a
+//     transaction boundary) yield a Progress without batches and with the
+//     advanced checkpoint, so acknowledgements go on while the captured
+//     tables are idle. Checkpoints never go back; a rotation to the next
+//     binlog file shows in the next checkpoint and SourcePos. A MariaDB GTID
+//     position ("0-1-42") is accepted by OpenStream too, for replay.
+//   - A change's Position is change.BinlogPosition(file, start offset of
+//     its rows event, row in the event + 1), its SourcePos
+//     "file:start offset", its CommitTime the event's timestamp (seconds).
+//     Positions grow in commit order and exceed the snapshot's. An UPDATE
+//     that changes the primary key becomes a delete of the old key and a
+//     create of the new one (at the same position).
+//   - Before and After are full images (binlog_row_image=FULL), decoded to
+//     the same Go types as the snapshot's values of the column (see
+//     "Values"; latin1 text is converted to UTF-8 when the binlog carries
+//     the collations, binlog_row_metadata=FULL). A row that cannot be
+//     decoded becomes a dead letter (stage decode) of its transaction.
+//   - Schema changes: each table map event of a captured table says which
+//     columns the following rows have (by name with
+//     binlog_row_metadata=FULL, by count and type otherwise). When they
+//     differ from the table's schema the table is described again and the
+//     following batches carry a new *change.Table with the binlog's columns
+//     (taken by name from the schema now, or before, or derived from the
+//     binlog for a column dropped since), same Database, Name and key
+//     semantics; the mapping stage notices the change by the columns. An
+//     ALTER, RENAME or CREATE naming a captured table makes the next table
+//     map event be checked; a captured table that is gone (DROP TABLE,
+//     DROP DATABASE, renamed away) stops the stream with an error naming
+//     it.
+//   - TRUNCATE of a captured table writes no row deletes to the binlog.
+//     With StreamConfig.Truncate "fail" (the default) Next returns an error
+//     naming the table (re-sync with --snapshot always); with "ignore" the
+//     stream goes on and the views keep the truncated rows.
+//   - Ack only records the newest acknowledged checkpoint (a replica holds
+//     nothing on the server: the caller's checkpoint file is the durable
+//     state); it never waits for Next. Close releases the binlog and SQL
+//     connections, may be called twice and while Next blocks in another
+//     goroutine (Next then returns an error).
+//   - Errors of Next are final; the caller reopens from its last
+//     acknowledged checkpoint. A lost binlog connection is such an error:
+//     the stream never reconnects by itself (a silent reconnect could skip
+//     or repeat part of a transaction). A server silent for three heartbeat
+//     periods plus 10 s counts as lost. A position the server no longer has
+//     (purged binlogs) is an error that says to re-sync.
+//
+// A transaction is held in memory until its commit event (MySQL's
+// compressed transaction payloads are read like the plain events). An XA
+// transaction that changes a captured table stops the stream with an
+// error: its changes reach the binlog at XA PREPARE, before it commits or
+// rolls back. MySQL's partial JSON updates
+// (binlog_row_value_options=PARTIAL_JSON) become dead letters.
+//
+// The server must write a row binlog with full images, and should log the
+// row metadata (MariaDB ≥ 10.5, MySQL ≥ 8.0), in my.cnf:
+//
+//	log_bin = binlog
+//	binlog_format = ROW
+//	binlog_row_image = FULL
+//	binlog_row_metadata = FULL
+//
+// (binlog_format and binlog_row_image can also be set with SET GLOBAL; the
+// sessions open before keep theirs). The stream checks these on open and
+// says which is wrong. Beyond the snapshot's grants the user needs
+// REPLICATION SLAVE to read the binlog:
+//
+//	GRANT SELECT, RELOAD, LOCK TABLES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'beamsync'@'%';
+//
+// (in MariaDB, BINLOG MONITOR in place of REPLICATION CLIENT).
 //
 // # Errors
 //
