@@ -1,6 +1,7 @@
 package pipelines
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"time"
@@ -32,6 +33,9 @@ func Build(p *Plan) (*beam.Pipeline, error) {
 	src, err := newSource(p.Job)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := src.(*kafkaSource); ok {
+		return nil, errors.New("a kafka source is a stream of changes with no snapshot to read: use run --mode stream")
 	}
 	batches, decodeDead := src.read(s.Scope("Source"), p.Tables)
 

@@ -18,6 +18,8 @@ import (
 	"github.com/beamsync/beamsync/sinks/bigquery"
 	"github.com/beamsync/beamsync/sinks/dynamodb"
 	"github.com/beamsync/beamsync/sinks/opensearch"
+	"github.com/beamsync/beamsync/sources/debezium"
+	"github.com/beamsync/beamsync/sources/kafka"
 )
 
 // Job is a job spec: where rows come from, which views they are mapped into
@@ -45,6 +47,7 @@ const (
 	SourcePostgres = "postgres"
 	SourceMySQL    = "mysql"
 	SourceFiles    = "files"
+	SourceKafka    = "kafka"
 )
 
 // SourceSpec says where rows come from.
@@ -61,6 +64,8 @@ type SourceSpec struct {
 	Files             []FileSource `yaml:"files"`
 	// Stream configures change capture (run --mode stream).
 	Stream StreamSourceSpec `yaml:"stream"`
+	// Kafka configures a kafka source: Debezium change events on topics.
+	Kafka *kafka.Config `yaml:"kafka"`
 }
 
 // StreamSourceSpec configures a source's change capture. Each field names
@@ -89,6 +94,9 @@ type FileSource struct {
 	Format string   `yaml:"format"` // jsonl (default) | debezium
 	Table  string   `yaml:"table"`
 	Key    []string `yaml:"key"`
+	// Outbox (format debezium) routes the events of a transactional
+	// outbox table to the aggregates' tables.
+	Outbox *debezium.Outbox `yaml:"outbox"`
 }
 
 // ViewRef names a mapping file and, optionally, the sinks its view goes to
@@ -312,11 +320,30 @@ func (j *Job) validateSource() []error {
 				add("source."+k, "not used by a files source")
 			}
 		}
+	case SourceKafka:
+		if s.Kafka == nil {
+			add("source.kafka", "required for a kafka source: {brokers: [host:9092], topics: [dbserver1.shop.orders]}")
+		} else {
+			cfg := j.kafkaConfig()
+			if err := cfg.Validate(); err != nil {
+				for _, e := range unjoin(err) {
+					add("source.kafka", "%s", strings.TrimPrefix(e.Error(), "kafka source: "))
+				}
+			}
+		}
+		for _, k := range []string{"dsn_env", "tables", "files", "chunk_size", "parallelism"} {
+			if nodeAt(j.root, "source."+k) != nodeAt(j.root, "source") {
+				add("source."+k, "not used by a kafka source (see source.kafka)")
+			}
+		}
 	case "":
-		add("source.kind", "required: postgres, mysql or files")
+		add("source.kind", "required: postgres, mysql, files or kafka")
 	default:
-		add("source.kind", "unknown source kind %q%s; known kinds: postgres, mysql, files", s.Kind,
-			yamlspec.DidYouMean(s.Kind, []string{SourcePostgres, SourceMySQL, SourceFiles}))
+		add("source.kind", "unknown source kind %q%s; known kinds: postgres, mysql, files, kafka", s.Kind,
+			yamlspec.DidYouMean(s.Kind, []string{SourcePostgres, SourceMySQL, SourceFiles, SourceKafka}))
+	}
+	if s.Kind != SourceKafka && s.Kafka != nil {
+		add("source.kafka", "only for a kafka source")
 	}
 	errs = append(errs, j.validateStream()...)
 	for _, f := range []struct {
@@ -403,6 +430,12 @@ func (j *Job) validateStream() []error {
 	if st.StatusInterval < 0 || st.Heartbeat < 0 {
 		add("source.stream", "durations must not be negative")
 	}
+	if kind == SourceMySQL {
+		scfg := j.mysqlStreamConfig()
+		if err := scfg.Validate(); err != nil {
+			add("source.stream", "%v", err)
+		}
+	}
 	if kind == SourcePostgres {
 		scfg := j.postgresStreamConfig().WithDefaults()
 		if err := scfg.Validate(); err != nil {
@@ -410,4 +443,12 @@ func (j *Job) validateStream() []error {
 		}
 	}
 	return errs
+}
+
+// unjoin splits an errors.Join error into its parts.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/beamsync/beamsync/change"
 	"github.com/beamsync/beamsync/sources/files"
+	"github.com/beamsync/beamsync/sources/kafka"
 	"github.com/beamsync/beamsync/sources/mysql"
 	"github.com/beamsync/beamsync/sources/postgres"
 )
@@ -39,10 +40,12 @@ func newSource(j *Job) (source, error) {
 		fs := &filesSource{}
 		for _, f := range s.Files {
 			fs.cfgs = append(fs.cfgs, files.Config{
-				Path: j.Path(f.Path), Format: f.Format, Table: f.Table, Key: f.Key, BatchSize: s.BatchSize,
+				Path: j.Path(f.Path), Format: f.Format, Table: f.Table, Key: f.Key, BatchSize: s.BatchSize, Outbox: f.Outbox,
 			})
 		}
 		return fs, nil
+	case SourceKafka:
+		return &kafkaSource{job: j, cfg: j.kafkaConfig()}, nil
 	}
 	return nil, fmt.Errorf("unknown source kind %q", s.Kind)
 }
@@ -119,6 +122,59 @@ func (m *mysqlSource) describe(ctx context.Context) ([]*change.Table, error) {
 
 func (m *mysqlSource) read(s beam.Scope, tables []*change.Table) (beam.PCollection, beam.PCollection) {
 	return mysql.Read(s, m.job.Source.DSNEnv, m.cfg, tables), beam.PCollection{}
+}
+
+func (m *mysqlSource) streamKind() string { return "mysql" }
+
+func (m *mysqlSource) streamSpec(tables []*change.Table) (string, error) {
+	return mysql.StreamSpecJSON(m.job.Source.DSNEnv, m.cfg, m.job.mysqlStreamConfig(), tables)
+}
+
+// mysqlStreamConfig is the change-capture configuration of a mysql job.
+func (j *Job) mysqlStreamConfig() mysql.StreamConfig {
+	st := j.Source.Stream
+	return mysql.StreamConfig{Name: j.Name, ServerID: st.ServerID, Heartbeat: st.Heartbeat, Truncate: st.Truncate}
+}
+
+// kafkaSource reads Debezium change events from Kafka topics; it only
+// streams.
+type kafkaSource struct {
+	job *Job
+	cfg kafka.Config
+}
+
+// kafkaConfig is the kafka configuration of a job, with the job's defaults:
+// the consumer group "beamsync-<job>" and the source's batch size.
+func (j *Job) kafkaConfig() kafka.Config {
+	var cfg kafka.Config
+	if j.Source.Kafka != nil {
+		cfg = *j.Source.Kafka
+	}
+	if cfg.Group == "" {
+		cfg.Group = "beamsync-" + j.Name
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = j.Source.BatchSize
+	}
+	return cfg
+}
+
+func (k *kafkaSource) describe(ctx context.Context) ([]*change.Table, error) {
+	tables, err := kafka.Describe(ctx, k.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("source (kafka): %w", err)
+	}
+	return tables, nil
+}
+
+func (k *kafkaSource) read(beam.Scope, []*change.Table) (beam.PCollection, beam.PCollection) {
+	panic("kafka sources only stream (Build refuses them)")
+}
+
+func (k *kafkaSource) streamKind() string { return "kafka" }
+
+func (k *kafkaSource) streamSpec(tables []*change.Table) (string, error) {
+	return kafka.StreamSpecJSON(k.cfg, tables)
 }
 
 type filesSource struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pglogrepl"
@@ -29,7 +30,18 @@ func postgresCDCSource(t *testing.T) cdcSource {
 	}
 	return cdcSource{
 		kind: "postgres", dsnEnv: "CRASH_PG_DSN", dsn: dsn,
-		exec: func(t *testing.T, stmts ...string) { testenv.ExecAllPostgres(t, dsn, stmts...) },
+		writer: func(t *testing.T) (func(string) error, func()) {
+			c := conn(t)
+			return func(stmt string) error {
+					_, err := c.Exec(context.Background(), stmt)
+					if err != nil && strings.Contains(err.Error(), "deadlock") {
+						return nil
+					}
+					return err
+				}, func() {
+					c.Close(context.Background())
+				}
+		},
 		rows: func(t *testing.T) map[int64]string {
 			c := conn(t)
 			defer c.Close(context.Background())

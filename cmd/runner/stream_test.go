@@ -92,7 +92,9 @@ func (p *runnerProcess) exited() bool {
 // cdcSource is a database a crash test writes to and reads back.
 type cdcSource struct {
 	kind, dsnEnv, dsn string
-	exec              func(t *testing.T, stmts ...string)
+	// writer opens a connection for one writer: exec runs a statement
+	// (a deadlock, which rolls the statement back, is no error).
+	writer func(t *testing.T) (exec func(stmt string) error, close func())
 	// rows returns the table as the view should show it: id → JSON doc.
 	rows func(t *testing.T) map[int64]string
 	// caughtUp reports whether a checkpoint covers everything written so
@@ -140,11 +142,16 @@ state_dir: state
 	writes := 0
 	for w := range 2 {
 		wg.Add(1)
+		exec, closeWriter := src.writer(t)
 		go func() {
 			defer wg.Done()
+			defer closeWriter()
 			r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
 			for seq := 0; ctx.Err() == nil; seq++ {
-				src.exec(t, src.stmt(r, w, seq))
+				if err := exec(src.stmt(r, w, seq)); err != nil {
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
 				mu.Lock()
 				writes++
 				mu.Unlock()
