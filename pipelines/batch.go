@@ -1,8 +1,8 @@
 package pipelines
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
