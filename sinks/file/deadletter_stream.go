@@ -1,7 +1,6 @@
 package file
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,11 +34,8 @@ type appendDeadFn struct {
 }
 
 func (f *appendDeadFn) ProcessElement(d change.DeadLetter) error {
-	line, err := json.Marshal(d)
-	if err != nil {
-		return fmt.Errorf("encoding a dead letter: %w", err)
-	}
-	f.buf = append(append(f.buf, line...), '\n')
+	// The same line the batch dead-letter file holds: key and row as JSON.
+	f.buf = append(appendDeadLetter(f.buf, &d), '\n')
 	f.toks = append(f.toks, d.Ack)
 	return nil
 }
