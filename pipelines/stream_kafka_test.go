@@ -101,7 +101,7 @@ func TestStreamDebeziumOverKafka(t *testing.T) {
 		{orders, 2, key(3), orderEvent("c", 3, "new", 102)},
 		{orders, 0, key(1), orderEvent("u", 1, "paid", 110)},
 		{orders, 1, key(2), orderEvent("d", 2, "new", 111)},
-		{orders, 1, key(2), ""}, // the tombstone after a delete
+		{orders, 1, key(2), ""},                          // the tombstone after a delete
 		{orders, 2, "", `{"op": "c", "after": {"id": 9`}, // malformed
 		{orders, 2, key(3), orderEvent("u", 3, "shipped", 120)},
 		{outbox, 0, "7", outboxEvent("Created", 7, `{"id": 7, "name": "Ada"}`, 200)},
