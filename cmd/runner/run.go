@@ -73,6 +73,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case *snapshot != pipelines.SnapshotInitial && *snapshot != pipelines.SnapshotNever && *snapshot != pipelines.SnapshotAlways:
 		fmt.Fprintf(stderr, "runner run: --snapshot %q: use initial, never or always\n", *snapshot)
 		return exitUsage
+	case *progress != "auto" && *progress != "line" && *progress != "log" && *progress != "off":
+		fmt.Fprintf(stderr, "runner run: --progress %q: use auto, line, log or off\n", *progress)
+		return exitUsage
 	}
 	if *mode == "stream" {
 		*runner = pipelines.RunnerPrism

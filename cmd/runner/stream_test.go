@@ -134,7 +134,7 @@ state_dir: state
 	})
 	job := filepath.Join(dir, "job.yaml")
 	env := []string{src.dsnEnv + "=" + src.dsn}
-	args := []string{"run", "--mode", "stream", "--job", job, "--metrics-addr", "off", "--progress=false"}
+	args := []string{"run", "--mode", "stream", "--job", job, "--metrics-addr", "off", "--progress", "off"}
 
 	ctx, stopWriters := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
