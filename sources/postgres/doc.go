@@ -1,6 +1,6 @@
 // Package postgres reads PostgreSQL tables as a consistent, parallel
-// snapshot of change.Change rows (op "r"). Change data capture comes
-// separately.
+// snapshot of change.Change rows (op "r"), and captures their changes by
+// logical replication (see "Change capture").
 //
 // [Describe] checks the configured tables and returns their schemas;
 // [Snapshot] reads them:
@@ -38,7 +38,8 @@
 //     query only decides how many rows a chunk gets.)
 //   - All rows show the database at one instant (the exported snapshot):
 //     changes committed after the export are never seen.
-//   - Every snapshot row carries Position = the snapshot's LSN (hi<<32|lo),
+//   - Every snapshot row carries Position = the snapshot's LSN (hi<<32|lo)
+//     shifted left by 12 bits (see Positions),
 //     SourcePos "snapshot@<LSN>", CommitTime = the exporting transaction's
 //     now() in UTC, Op 'r', Key = the primary-key values (nil without a
 //     key) and After = the row aligned with Table.Columns.
@@ -74,4 +75,72 @@
 // exactly), turns statement, lock and idle-in-transaction timeouts off for
 // the bulk read (as pg_dump does), plans each chunk with its own bounds and
 // turns JIT off. PostgreSQL 12 or later is required.
+//
+// # Change capture
+//
+// [SnapshotAndStream] and [OpenStream] return a change.Stream read with
+// pglogrepl from a logical replication slot with the pgoutput plugin
+// (protocol 1, text values) over the publication of the captured tables:
+//
+//   - Setup: wal_level must be logical and the role may replicate (superuser
+//     or REPLICATION); the publication (StreamConfig.Publication, default
+//     "beamsync_<name>") is created, or completed with the missing tables.
+//     A table with REPLICA IDENTITY NOTHING is refused; one with columns of
+//     non-plain storage (TOASTable) needs REPLICA IDENTITY FULL unless
+//     StreamConfig.Toast is "unchanged" (see TOAST below).
+//   - Handoff: SnapshotAndStream drops a slot of the same name, creates it
+//     with CREATE_REPLICATION_SLOT … EXPORT_SNAPSHOT and reads the snapshot
+//     in the exported snapshot (the exporting connection imports it rather
+//     than exporting its own), while the replication connection stays idle
+//     so the snapshot stays valid; then it starts replication at the slot's
+//     consistent point. Every transaction visible in the snapshot committed
+//     before that point and every later one is streamed: nothing is missed
+//     or read twice.
+//   - Resume: OpenStream starts at a checkpoint (an LSN: the end of a
+//     transaction, or a keepalive position). PostgreSQL streams every
+//     transaction that commits after it. A checkpoint before the slot's
+//     confirmed_flush_lsn is refused (those changes are gone); without a
+//     checkpoint the stream starts at the slot's confirmed position (the
+//     slot is created, at the current WAL end, when missing). A slot still
+//     held by a dying connection (a crash) is waited for up to 15 s.
+//   - Progress: Next returns whole transactions, several coalesced when
+//     they are already there (up to 8,192 changes), batched by table in
+//     commit order; Checkpoint is the last transaction's end LSN. A
+//     keepalive received between transactions is a Progress without
+//     changes at the server's sent position: every transaction committed
+//     before it has been received, so acknowledging it lets the slot move
+//     on while the captured tables are idle and others write. Every
+//     StatusInterval the stream asks for a keepalive.
+//   - Acknowledgement: Ack only records the position; the goroutine that
+//     owns the replication connection reports it (write = flush = apply =
+//     the acknowledged LSN) within 100 ms, every StatusInterval, when the
+//     server asks, and on Close. Nothing not acknowledged is ever reported.
+//   - Changes: inserts are op c; updates op u with the old row as Before
+//     (REPLICA IDENTITY FULL; with the default identity Before holds only
+//     the key, other columns Unchanged, and only when the key changed); an
+//     update that changes the primary key is a delete of the old key and a
+//     create of the new; deletes op d with the old row (or its key). Values
+//     are decoded from text into exactly the snapshot's value set.
+//   - TOAST: an update that leaves a TOASTed value unchanged sends no value
+//     for it; with REPLICA IDENTITY FULL it is taken from the old row,
+//     otherwise it is change.Unchanged (a view that reads it dead-letters
+//     the row, never writing null).
+//   - Relation messages: when a captured table's columns (names and kinds)
+//     differ from the described table, its changes carry a new change.Table
+//     (same name and key), so that the views' schema_change policy applies.
+//     A key column that disappears stops the stream.
+//   - TRUNCATE of a captured table stops the stream (Truncate "fail", the
+//     default: the views need a new snapshot) or is ignored with a warning.
+//
+// # Positions
+//
+// Position = LSN << 12 | seq. Snapshot rows: the snapshot's LSN, seq 0.
+// Changes: the commit LSN of their transaction and seq = the change's
+// number in the transaction (1, 2, …); past the 2,048th change, seq counts
+// the occurrences of the change's key instead (2,048 + n, capped at 4,095),
+// so that the changes of one key are always ordered while a huge
+// transaction still fits. Commit LSNs of streamed transactions are at or
+// after the snapshot's consistent point, so a change always outranks the
+// snapshot row it follows, and later transactions outrank earlier ones.
+// SourcePos is the commit LSN. 52 bits of LSN cover 4 PiB of WAL.
 package postgres
