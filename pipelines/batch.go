@@ -37,6 +37,7 @@ func Build(p *Plan) (*beam.Pipeline, error) {
 	if _, ok := src.(*kafkaSource); ok {
 		return nil, errors.New("a kafka source is a stream of changes with no snapshot to read: use run --mode stream")
 	}
+	p.applyCursor(src)
 	batches, decodeDead := src.read(s.Scope("Source"), p.Tables)
 
 	dead, err := addViewsAndSinks(s, p, batches, decodeDead, false)
@@ -121,6 +122,9 @@ func RunBatch(ctx context.Context, p *Plan, runner string) (*Summary, error) {
 		runstats.Set(runstats.Estimated, t.QualifiedName(), t.EstimatedRows)
 	}
 	start := time.Now()
+	if err := p.prepareCursor(); err != nil {
+		return nil, err
+	}
 	pipe, err := Build(p)
 	if err != nil {
 		return nil, err
@@ -133,6 +137,9 @@ func RunBatch(ctx context.Context, p *Plan, runner string) (*Summary, error) {
 	if m := p.Job.Errors.MaxDeadLetters; m != nil && sum.DeadLetters > *m {
 		return sum, fmt.Errorf("%d rows were dead-lettered, more than errors.max_dead_letters (%d); see %s",
 			sum.DeadLetters, *m, sum.DeadLetterFile)
+	}
+	if err := p.commitCursor(); err != nil {
+		return sum, err
 	}
 	return sum, nil
 }

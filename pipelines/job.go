@@ -66,6 +66,9 @@ type SourceSpec struct {
 	Stream StreamSourceSpec `yaml:"stream"`
 	// Kafka configures a kafka source: Debezium change events on topics.
 	Kafka *kafka.Config `yaml:"kafka"`
+	// Cursor makes batch runs incremental by a cursor column (postgres,
+	// mysql; see CursorSpec).
+	Cursor *CursorSpec `yaml:"cursor"`
 }
 
 // StreamSourceSpec configures a source's change capture. Each field names
@@ -346,6 +349,7 @@ func (j *Job) validateSource() []error {
 		add("source.kafka", "only for a kafka source")
 	}
 	errs = append(errs, j.validateStream()...)
+	errs = append(errs, j.validateCursor()...)
 	for _, f := range []struct {
 		name string
 		v    int

@@ -20,6 +20,8 @@ type Plan struct {
 	Job    *Job
 	Tables []*change.Table
 	Views  []PlannedView
+
+	cursorFrom map[string]string // the saved cursor watermarks (source.cursor)
 }
 
 // PlannedView is one view of a plan.
@@ -40,6 +42,9 @@ func Prepare(ctx context.Context, j *Job) (*Plan, error) {
 	}
 	tables, err := src.describe(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkCursor(j, tables); err != nil {
 		return nil, err
 	}
 	p := &Plan{Job: j, Tables: tables}

@@ -30,6 +30,9 @@ type Config struct {
 	// AllowNoPrimaryKey lets tables without a primary key be captured; they
 	// are read as one unchunked range.
 	AllowNoPrimaryKey bool `yaml:"allow_no_primary_key" json:"allow_no_primary_key"`
+	// Cursor, when set, reads only the rows changed since a watermark
+	// (incremental batch; see Cursor).
+	Cursor *Cursor `yaml:"-" json:"cursor,omitempty"`
 
 	// OnSnapshot, when set, is called by Snapshot on its calling goroutine
 	// right after the consistent point is established and the tables are

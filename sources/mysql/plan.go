@@ -28,6 +28,8 @@ type tablePlan struct {
 	upperArgs   []int
 
 	rows atomic.Int64 // rows read
+
+	cursor *cursorFilter // Config.Cursor's filter, when set
 }
 
 // newPlan builds the plan of a table as Describe returned it.
@@ -128,6 +130,10 @@ func (c *chunk) query() (string, []any) {
 		for _, i := range p.upperArgs {
 			args = append(args, c.hi[i])
 		}
+	}
+	if cur := p.cursor; cur != nil && cur.from != "" {
+		where = append(where, cur.col+" >= "+cur.ph)
+		args = append(args, cur.from)
 	}
 	if len(where) == 0 {
 		return p.selectSQL, nil

@@ -23,6 +23,10 @@ type SnapshotInfo struct {
 	GTID string
 	// Rows is the number of rows read per table, by "db.table".
 	Rows map[string]int64
+	// Watermarks (with Config.Cursor) is the cursor watermark of each table
+	// for the next run: pass it as Cursor.From once this snapshot's rows
+	// are durably written.
+	Watermarks map[string]string
 }
 
 // Snapshot reads every table at one consistent point and hands the rows to
@@ -58,6 +62,11 @@ func Snapshot(ctx context.Context, dsn string, cfg Config, tables []*change.Tabl
 		}
 		info.Rows[p.name] = 0
 		plans[i] = p
+		if cfg.Cursor != nil {
+			if err := p.addCursor(cfg.Cursor); err != nil {
+				return info, err
+			}
+		}
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -92,6 +101,12 @@ func Snapshot(ctx context.Context, dsn string, cfg Config, tables []*change.Tabl
 		return info, err
 	}
 	info.Position, info.File, info.Offset, info.GTID = pos, pt.file, pt.offset, pt.gtid
+	if cfg.Cursor != nil {
+		// On a reader's connection: inside the consistent snapshot.
+		if info.Watermarks, err = nextWatermarks(ctx, conns[0], plans, cfg.Cursor, pt.time); err != nil {
+			return info, err
+		}
+	}
 	if cfg.OnSnapshot != nil {
 		cfg.OnSnapshot()
 	}

@@ -22,7 +22,7 @@ func Read(s beam.Scope, dsnEnv string, cfg Config, tables []*change.Table) beam.
 	s = s.Scope("postgres.Read")
 	fn := &snapshotFn{DSNEnv: dsnEnv, Tables: tables, Config: readConfig{
 		Tables: cfg.Tables, ChunkSize: cfg.ChunkSize, Parallelism: cfg.Parallelism,
-		BatchSize: cfg.BatchSize, AllowNoPrimaryKey: cfg.AllowNoPrimaryKey,
+		BatchSize: cfg.BatchSize, AllowNoPrimaryKey: cfg.AllowNoPrimaryKey, Cursor: cfg.Cursor,
 	}}
 	return beam.ParDo(s, fn, beam.Impulse(s))
 }
@@ -34,6 +34,7 @@ type readConfig struct {
 	Parallelism       int      `json:"parallelism"`
 	BatchSize         int      `json:"batch_size"`
 	AllowNoPrimaryKey bool     `json:"allow_no_primary_key"`
+	Cursor            *Cursor  `json:"cursor,omitempty"`
 }
 
 type snapshotFn struct {
@@ -53,9 +54,9 @@ func (f *snapshotFn) ProcessElement(ctx context.Context, _ []byte, emit func(cha
 	}
 	cfg := Config{
 		Tables: f.Config.Tables, ChunkSize: f.Config.ChunkSize, Parallelism: f.Config.Parallelism,
-		BatchSize: f.Config.BatchSize, AllowNoPrimaryKey: f.Config.AllowNoPrimaryKey,
+		BatchSize: f.Config.BatchSize, AllowNoPrimaryKey: f.Config.AllowNoPrimaryKey, Cursor: f.Config.Cursor,
 	}
-	_, err := Snapshot(ctx, dsn, cfg, f.Tables, func(b change.Batch) error {
+	info, err := Snapshot(ctx, dsn, cfg, f.Tables, func(b change.Batch) error {
 		n := int64(len(b.Changes))
 		f.rows.Inc(ctx, n)
 		runstats.Add(runstats.Read, b.Table.QualifiedName(), n)
@@ -64,6 +65,9 @@ func (f *snapshotFn) ProcessElement(ctx context.Context, _ []byte, emit func(cha
 	})
 	if err == nil {
 		runstats.Set(runstats.SourceDone, "postgres", 1)
+		for t, w := range info.Watermarks {
+			runstats.SetWatermark(t, w)
+		}
 	}
 	return err
 }

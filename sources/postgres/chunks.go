@@ -23,6 +23,9 @@ type tablePlan struct {
 	selectSQL [4]string
 	// boundarySQL lists the chunk boundaries (empty for a table without a key).
 	boundarySQL string
+	// cursor, when set, restricts the chunk queries to the rows at or past
+	// the table's watermark (see Cursor).
+	cursor *cursorFilter
 }
 
 // chunk is a half-open primary-key range (lower, upper] of one table. Its
@@ -53,6 +56,9 @@ func (c chunk) args() []any {
 	}
 	for _, v := range c.upper {
 		args = append(args, v)
+	}
+	if cur := c.plan.cursor; cur != nil && cur.from != "" {
+		args = append(args, cur.from)
 	}
 	return args
 }

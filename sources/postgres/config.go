@@ -36,6 +36,9 @@ type Config struct {
 	// AllowNoPrimaryKey reads a table without a primary key as a single
 	// chunk instead of refusing it.
 	AllowNoPrimaryKey bool `yaml:"allow_no_primary_key" json:"allow_no_primary_key"`
+	// Cursor, when set, reads only the rows changed since a watermark
+	// (incremental batch; see Cursor).
+	Cursor *Cursor `yaml:"-" json:"cursor,omitempty"`
 
 	// slotSnapshot, when set, is the snapshot a replication slot exported:
 	// the snapshot imports it instead of exporting its own.

@@ -26,6 +26,10 @@ type SnapshotInfo struct {
 	SnapshotName string
 	// Rows is the number of rows emitted per table.
 	Rows map[string]int64
+	// Watermarks (with Config.Cursor) is the cursor watermark of each table
+	// for the next run: pass it as Cursor.From once this snapshot's rows
+	// are durably written.
+	Watermarks map[string]string
 }
 
 // Snapshot reads every table at one consistent point and calls emit with
@@ -114,6 +118,7 @@ func Snapshot(ctx context.Context, dsn string, cfg Config, tables []*change.Tabl
 		info.Rows[b.Table.QualifiedName()] += int64(len(b.Changes))
 	}
 	info.Position, info.LSN, info.SnapshotName = r.position, r.lsn, r.name
+	info.Watermarks = r.watermarks
 	if err := r.firstErr(); err != nil {
 		return info, err
 	}
@@ -139,6 +144,7 @@ type run struct {
 	position   change.Position
 	commitTime time.Time
 	sourcePos  string
+	watermarks map[string]string // the next cursor watermarks (Config.Cursor)
 
 	readersDone chan struct{} // closed when every reader has returned
 	chunks      chan chunk
@@ -220,6 +226,11 @@ func (r *run) export(ctx context.Context) error {
 		if plans[i], err = buildPlan(ctx, conn, types, t, r.cfg.AllowNoPrimaryKey); err != nil {
 			return err
 		}
+		if r.cfg.Cursor != nil {
+			if err := plans[i].addCursor(ctx, conn, r.cfg.Cursor); err != nil {
+				return err
+			}
+		}
 		if plans[i].lockable {
 			lock = append(lock, plans[i].rel)
 		}
@@ -251,6 +262,11 @@ func (r *run) export(ctx context.Context) error {
 		}
 	}
 	close(r.chunks)
+	if r.cfg.Cursor != nil {
+		if r.watermarks, err = nextWatermarks(ctx, conn, plans, r.cfg.Cursor); err != nil {
+			return err
+		}
+	}
 
 	select {
 	case <-r.readersDone:
