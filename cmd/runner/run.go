@@ -53,6 +53,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("verbose", false, "log debug detail, including the runner's own log and full error chains")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "stream mode: serve Prometheus metrics on `ADDR` at /metrics (off to disable)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (for performance work)")
+	reportPath := fs.String("report", "", "write a JSON run report (per table, view and sink: read, written, skipped as older, dead-lettered, duration) to `FILE`")
 	if code := parseFlags(fs, args, stdout); code >= 0 {
 		return code
 	}
@@ -107,6 +108,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("running job", "job", j.Name, "runner", *runner, "tables", len(plan.Tables), "views", len(plan.Views))
 	var sum *pipelines.Summary
+	started := time.Now()
 	if *mode == "stream" {
 		if *metricsAddr != "off" {
 			stopMetrics, err := serveMetrics(*metricsAddr, pipelines.MetricsHandler(j), logger)
@@ -129,6 +131,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if sum != nil {
 		sum.Print(stdout)
+	}
+	if *reportPath != "" {
+		if werr := newRunReport(plan, *mode, *runner, started, sum, err).write(*reportPath); werr != nil {
+			fmt.Fprintf(stderr, "runner: %v\n", werr)
+			return exitFail
+		}
 	}
 	if err != nil {
 		if *verbose {
