@@ -32,7 +32,10 @@ type command struct {
 
 var commands = []command{
 	{"run", "run a job: read the source, map the views, write the sinks", runCmd},
+	{"schedule", "run a batch job on a cron schedule (or --print one for cron, Cloud Scheduler, Kubernetes)", scheduleCmd},
+	{"submit", "submit a job to Google Cloud Dataflow (batch or stream; --dry-run, --template)", submitCmd},
 	{"validate", "check a job file and its mappings without running anything", validateCmd},
+	{"verify", "reconcile each view with its source and name the keys that differ", verifyCmd},
 }
 
 func main() {
