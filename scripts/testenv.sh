@@ -16,6 +16,7 @@ my_port=${BEAMSYNC_MYSQL_PORT:-33306}
 dyn_port=${BEAMSYNC_DYNAMODB_PORT:-4567}
 bq_port=${BEAMSYNC_BIGQUERY_PORT:-9050}
 bq_grpc_port=${BEAMSYNC_BIGQUERY_GRPC_PORT:-9060}
+gcs_port=${BEAMSYNC_GCS_PORT:-4443}
 bq_project=${BEAMSYNC_BIGQUERY_TEST_PROJECT:-test-proj}
 # The emulator keeps memory from every query it runs (about 1 GB per run of
 # the sinks/bigquery tests) and crashes when its SQL engine nears 2 GB: a
@@ -206,6 +207,40 @@ stop_bigquery() {
   fi
 }
 
+# GCS: fsouza/fake-gcs-server (in memory), built from its own tools module
+# (tools/fake-gcs-server pins it) into tools/bin on first use. The Dataflow
+# submission tests stage the worker and the pipeline into it.
+start_gcs() {
+  if [ -f "$dir/gcs.pid" ] && kill -0 "$(cat "$dir/gcs.pid")" 2>/dev/null; then
+    log "fake-gcs-server already running on $gcs_port"; return 0
+  fi
+  require_free_port fake-gcs-server "$gcs_port" BEAMSYNC_GCS_PORT
+  local bin=$root/tools/bin/fake-gcs-server
+  if [ ! -x "$bin" ]; then
+    log "building fake-gcs-server into tools/bin"
+    mkdir -p "$root/tools/bin"
+    (cd "$root/tools/fake-gcs-server" && CGO_ENABLED=0 go build -o "$bin" github.com/fsouza/fake-gcs-server) >&2
+  fi
+  nohup "$bin" -scheme http -host 127.0.0.1 -port "$gcs_port" -backend memory \
+    -public-host "127.0.0.1:$gcs_port" -log-level error >"$dir/gcs.log" 2>&1 &
+  echo $! >"$dir/gcs.pid"
+  local i
+  for i in $(seq 1 300); do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$gcs_port") 2>/dev/null; then
+      log "fake-gcs-server ready on 127.0.0.1:$gcs_port"; return 0
+    fi
+    sleep 0.1
+  done
+  cat "$dir/gcs.log" >&2; log "fake-gcs-server did not start"; exit 1
+}
+
+stop_gcs() {
+  if [ -f "$dir/gcs.pid" ]; then
+    kill "$(cat "$dir/gcs.pid")" 2>/dev/null || true
+    rm -f "$dir/gcs.pid"
+  fi
+}
+
 write_env() {
   cat >"$dir/env" <<ENV
 export BEAMSYNC_TEST_PG_DSN='postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable'
@@ -213,6 +248,7 @@ export BEAMSYNC_TEST_MYSQL_DSN='root@tcp(127.0.0.1:$my_port)/'
 export BEAMSYNC_TEST_DYNAMODB_ENDPOINT='http://127.0.0.1:$dyn_port'
 export BEAMSYNC_TEST_BIGQUERY_ENDPOINT='http://127.0.0.1:$bq_port'
 export BEAMSYNC_TEST_BIGQUERY_PROJECT='$bq_project'
+export BEAMSYNC_TEST_GCS_HOST='127.0.0.1:$gcs_port'
 ENV
   cat "$dir/env"
 }
@@ -225,6 +261,7 @@ case "${1:-}" in
     start_mysql
     start_dynalite
     start_bigquery
+    start_gcs
     write_env
     ;;
   stop)
@@ -232,6 +269,7 @@ case "${1:-}" in
     stop_mysql
     stop_dynalite
     stop_bigquery
+    stop_gcs
     log "stopped"
     ;;
   env)
@@ -241,7 +279,8 @@ case "${1:-}" in
     [ -f "$dir/pg/postmaster.pid" ] && kill -0 "$(head -1 "$dir/pg/postmaster.pid")" 2>/dev/null \
       && [ -f "$dir/mysql/pid" ] && kill -0 "$(cat "$dir/mysql/pid")" 2>/dev/null \
       && [ -f "$dir/dynalite.pid" ] && kill -0 "$(cat "$dir/dynalite.pid")" 2>/dev/null \
-      && [ -f "$dir/bigquery.pid" ] && kill -0 "$(cat "$dir/bigquery.pid")" 2>/dev/null
+      && [ -f "$dir/bigquery.pid" ] && kill -0 "$(cat "$dir/bigquery.pid")" 2>/dev/null \
+      && [ -f "$dir/gcs.pid" ] && kill -0 "$(cat "$dir/gcs.pid")" 2>/dev/null
     ;;
   *)
     echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;

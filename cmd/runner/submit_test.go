@@ -1,19 +1,14 @@
 package main
 
 import (
-	"crypto/md5"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,13 +67,13 @@ func submitDryRun(t *testing.T, mode string) dryRun {
 	fk := newSubmitFakes(t)
 	job := submitJobFiles(t)
 	code, out, errOut := invoke(t, "submit", "--job", job, "--mode", mode, "--project", "proj-1", "--region", "europe-west1",
-		"--staging", "gs://bkt/staging", "--dry-run", "--machine-type", "n2-standard-4", "--num-workers", "2", "--max-workers", "7",
+		"--staging", fk.staging("staging"), "--dry-run", "--machine-type", "n2-standard-4", "--num-workers", "2", "--max-workers", "7",
 		"--service-account", "sync@proj-1.iam.gserviceaccount.com")
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	if len(fk.gcs.objects) != 0 || fk.dataflow.requests != 0 {
-		t.Errorf("the dry run staged %d objects and made %d Dataflow calls", len(fk.gcs.objects), fk.dataflow.requests)
+	if staged := fk.gcs.names(t, ""); len(staged) != 0 || fk.dataflow.requests != 0 {
+		t.Errorf("the dry run staged %v and made %d Dataflow calls", staged, fk.dataflow.requests)
 	}
 	var d dryRun
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
@@ -167,123 +162,80 @@ func TestSubmitFlagsAreChecked(t *testing.T) {
 	}
 }
 
-// fakeGCS implements the Cloud Storage JSON API calls a Dataflow submission
-// makes, as documented: buckets.get, buckets.insert and a multipart
-// objects.insert (https://cloud.google.com/storage/docs/json_api/v1).
-type fakeGCS struct {
-	mu      sync.Mutex
-	buckets map[string]bool
-	objects map[string][]byte // bucket/name
-	t       *testing.T
+// gcsServer is the test fake-gcs-server (scripts/testenv.sh starts it),
+// read and written through the Cloud Storage JSON API. Each test stages
+// into a bucket of its own.
+type gcsServer struct {
+	host   string // host:port
+	bucket string
 }
 
-func newFakeGCS(t *testing.T) (*fakeGCS, *httptest.Server) {
-	g := &fakeGCS{buckets: map[string]bool{}, objects: map[string][]byte{}, t: t}
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
-	return g, srv
+func newGCS(t *testing.T) *gcsServer {
+	t.Helper()
+	g := &gcsServer{host: testenv.GCSHost(), bucket: strings.ReplaceAll(testenv.UniqueName("bkt"), "_", "-")}
+	body := fmt.Sprintf(`{"name": %q}`, g.bucket)
+	resp, err := http.Post("http://"+g.host+"/storage/v1/b?project=proj-1", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("fake-gcs-server not reachable at %s: %v\nstart it with: scripts/testenv.sh start (make test does this)", g.host, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("creating bucket %s: %s %s", g.bucket, resp.Status, b)
+	}
+	return g
 }
 
-func gcsError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	fmt.Fprintf(w, `{"error":{"code":%d,"message":%q,"errors":[{"message":%q,"reason":"notFound"}]}}`, code, msg, msg)
+// names lists the objects under prefix.
+func (g *gcsServer) names(t *testing.T, prefix string) []string {
+	t.Helper()
+	resp, err := http.Get("http://" + g.host + "/storage/v1/b/" + g.bucket + "/o?prefix=" + url.QueryEscape(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatalf("listing %s: %v", g.bucket, err)
+	}
+	var out []string
+	for _, it := range list.Items {
+		out = append(out, it.Name)
+	}
+	return out
+}
+
+// object returns the staged object under prefix whose name ends in suffix,
+// as "bucket/name", and its content.
+func (g *gcsServer) object(t *testing.T, prefix, suffix string) (string, []byte) {
+	t.Helper()
+	names := g.names(t, prefix)
+	for _, name := range names {
+		if !strings.HasSuffix(name, suffix) {
+			continue
+		}
+		resp, err := http.Get("http://" + g.host + "/storage/v1/b/" + g.bucket + "/o/" + url.PathEscape(name) + "?alt=media")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("downloading %s: %s %v", name, resp.Status, err)
+		}
+		return g.bucket + "/" + name, data
+	}
+	t.Fatalf("no object %s…%s staged in %s; staged: %v", prefix, suffix, g.bucket, names)
+	return "", nil
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (g *fakeGCS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	path := r.URL.Path
-	switch {
-	case r.Method == http.MethodGet && strings.HasPrefix(path, "/storage/v1/b/") && !strings.Contains(strings.TrimPrefix(path, "/storage/v1/b/"), "/"):
-		name := strings.TrimPrefix(path, "/storage/v1/b/")
-		if !g.buckets[name] {
-			gcsError(w, http.StatusNotFound, "The specified bucket does not exist.")
-			return
-		}
-		writeJSON(w, map[string]any{"kind": "storage#bucket", "id": name, "name": name})
-	case r.Method == http.MethodPost && path == "/storage/v1/b":
-		var b struct {
-			Name string `json:"name"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&b); err != nil || b.Name == "" || r.URL.Query().Get("project") == "" {
-			gcsError(w, http.StatusBadRequest, "bucket name and project are required")
-			return
-		}
-		g.buckets[b.Name] = true
-		writeJSON(w, map[string]any{"kind": "storage#bucket", "id": b.Name, "name": b.Name})
-	case r.Method == http.MethodPost && strings.HasPrefix(path, "/upload/storage/v1/b/") && strings.HasSuffix(path, "/o"):
-		bucket := strings.TrimSuffix(strings.TrimPrefix(path, "/upload/storage/v1/b/"), "/o")
-		if r.URL.Query().Get("uploadType") != "multipart" {
-			gcsError(w, http.StatusNotImplemented, "this fake implements uploadType=multipart only")
-			return
-		}
-		if !g.buckets[bucket] {
-			gcsError(w, http.StatusNotFound, "The specified bucket does not exist.")
-			return
-		}
-		mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || mt != "multipart/related" {
-			gcsError(w, http.StatusBadRequest, "want multipart/related")
-			return
-		}
-		mr := multipart.NewReader(r.Body, params["boundary"])
-		meta, err := mr.NextPart()
-		if err != nil {
-			gcsError(w, http.StatusBadRequest, "no metadata part")
-			return
-		}
-		var obj struct {
-			Name string `json:"name"`
-		}
-		if err := json.NewDecoder(meta).Decode(&obj); err != nil || obj.Name == "" {
-			gcsError(w, http.StatusBadRequest, "bad metadata part")
-			return
-		}
-		media, err := mr.NextPart()
-		if err != nil {
-			gcsError(w, http.StatusBadRequest, "no media part")
-			return
-		}
-		data, err := io.ReadAll(media)
-		if err != nil {
-			gcsError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		g.objects[bucket+"/"+obj.Name] = data
-		sum := md5.Sum(data)
-		var crc [4]byte
-		binary.BigEndian.PutUint32(crc[:], crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)))
-		writeJSON(w, map[string]any{"kind": "storage#object", "bucket": bucket, "name": obj.Name,
-			"size": fmt.Sprint(len(data)), "md5Hash": base64.StdEncoding.EncodeToString(sum[:]),
-			"crc32c": base64.StdEncoding.EncodeToString(crc[:]), "generation": "1"})
-	default:
-		g.t.Logf("fake GCS: unexpected %s %s", r.Method, r.URL)
-		gcsError(w, http.StatusNotImplemented, "not implemented by the fake")
-	}
-}
-
-// object returns the staged object whose name ends in suffix.
-func (g *fakeGCS) object(t *testing.T, prefix, suffix string) (string, []byte) {
-	t.Helper()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for name, data := range g.objects {
-		if strings.HasPrefix(name, prefix) && strings.HasSuffix(name, suffix) {
-			return name, data
-		}
-	}
-	names := make([]string, 0, len(g.objects))
-	for n := range g.objects {
-		names = append(names, n)
-	}
-	t.Fatalf("no object %s…%s staged; staged: %v", prefix, suffix, names)
-	return "", nil
 }
 
 // fakeDataflow records jobs.create requests and answers jobs.get
@@ -344,24 +296,26 @@ func fakeMetadata(t *testing.T) *httptest.Server {
 }
 
 type submitFakes struct {
-	gcs      *fakeGCS
+	gcs      *gcsServer
 	dataflow *fakeDataflow
 	endpoint string
 	worker   string
 	workerSH string
 }
 
+// staging is the job's staging location in the test's bucket.
+func (f *submitFakes) staging(path string) string { return "gs://" + f.gcs.bucket + "/" + path }
+
 func newSubmitFakes(t *testing.T) *submitFakes {
-	g, gsrv := newFakeGCS(t)
 	// The staging bucket exists: Beam creates a missing one only when the
 	// storage client's not-found error is not wrapped, which it is in the
 	// storage version this module uses.
-	g.buckets["bkt"] = true
+	g := newGCS(t)
 	f := &fakeDataflow{}
 	dsrv := httptest.NewServer(f)
 	t.Cleanup(dsrv.Close)
 	md := fakeMetadata(t)
-	offlineGoogle(t, strings.TrimPrefix(gsrv.URL, "http://"), strings.TrimPrefix(md.URL, "http://"))
+	offlineGoogle(t, g.host, strings.TrimPrefix(md.URL, "http://"))
 	worker := filepath.Join(t.TempDir(), "worker")
 	body := []byte("#!/bin/sh\n# a stand-in for the linux/amd64 runner binary\n")
 	if err := os.WriteFile(worker, body, 0o755); err != nil {
@@ -376,7 +330,7 @@ func TestSubmitToLocalEndpoint(t *testing.T) {
 	job := submitJobFiles(t)
 	reportFile := filepath.Join(t.TempDir(), "submit.json")
 	code, out, errOut := invoke(t, "submit", "--job", job, "--project", "proj-1", "--region", "europe-west1",
-		"--staging", "gs://bkt/staging", "--worker-binary", fk.worker, "--dataflow-endpoint", fk.endpoint,
+		"--staging", fk.staging("staging"), "--worker-binary", fk.worker, "--dataflow-endpoint", fk.endpoint,
 		"--max-workers", "3", "--report", reportFile)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
@@ -384,11 +338,11 @@ func TestSubmitToLocalEndpoint(t *testing.T) {
 	contains(t, "output", out, "submitted to Dataflow as 2026-12-04_fake-1", "JOB_STATE_QUEUED")
 
 	// The staged worker binary and pipeline model.
-	workerName, worker := fk.gcs.object(t, "bkt/staging/", "/worker")
+	workerName, worker := fk.gcs.object(t, "staging/", "/worker")
 	if want, _ := os.ReadFile(fk.worker); string(worker) != string(want) {
 		t.Errorf("staged worker differs from --worker-binary")
 	}
-	modelName, model := fk.gcs.object(t, "bkt/staging/", "/model")
+	modelName, model := fk.gcs.object(t, "staging/", "/model")
 	var p pipepb.Pipeline
 	if err := proto.Unmarshal(model, &p); err != nil {
 		t.Fatalf("staged model is not a pipeline proto: %v", err)
@@ -453,15 +407,15 @@ func TestSubmitTemplate(t *testing.T) {
 	fk := newSubmitFakes(t)
 	job := submitJobFiles(t)
 	code, out, errOut := invoke(t, "submit", "--job", job, "--mode", "stream", "--project", "proj-1", "--region", "europe-west1",
-		"--staging", "gs://bkt/staging", "--worker-binary", fk.worker, "--dataflow-endpoint", fk.endpoint,
-		"--template", "gs://bkt/templates/shop.json")
+		"--staging", fk.staging("staging"), "--worker-binary", fk.worker, "--dataflow-endpoint", fk.endpoint,
+		"--template", fk.staging("templates/shop.json"))
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	contains(t, "output", out, "staged at gs://bkt/templates/shop.json")
-	fk.gcs.object(t, "bkt/staging/", "/worker")
-	fk.gcs.object(t, "bkt/staging/", "/model")
-	_, tmpl := fk.gcs.object(t, "bkt/templates/", "shop.json")
+	contains(t, "output", out, "staged at "+fk.staging("templates/shop.json"))
+	fk.gcs.object(t, "staging/", "/worker")
+	fk.gcs.object(t, "staging/", "/model")
+	_, tmpl := fk.gcs.object(t, "templates/", "shop.json")
 	var j df.Job
 	if err := json.Unmarshal(tmpl, &j); err != nil {
 		t.Fatalf("template is not a job: %v\n%s", err, tmpl)

@@ -29,6 +29,9 @@ const (
 // PostgresDSN is the admin DSN of the test PostgreSQL server.
 func PostgresDSN() string { return envOr("BEAMSYNC_TEST_PG_DSN", DefaultPostgresDSN) }
 
+// GCSHost is the host:port of the test fake-gcs-server.
+func GCSHost() string { return envOr("BEAMSYNC_TEST_GCS_HOST", "127.0.0.1:4443") }
+
 // MySQLDSN is the admin DSN (go-sql-driver form) of the test MariaDB server.
 func MySQLDSN() string { return envOr("BEAMSYNC_TEST_MYSQL_DSN", DefaultMySQLDSN) }
 
