@@ -3,10 +3,12 @@ package file
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -186,7 +188,9 @@ func (f *commitFn) ProcessElement(ctx context.Context, _ []byte, runs func(*RunR
 		byView[r.View] = append(byView[r.View], r.Path)
 	}
 	for _, view := range f.Views {
+		start := time.Now()
 		st, err := Commit(f.Config, view, byView[view])
+		slog.Debug("file sink: view committed", "sink", f.Sink, "view", view, "runs", len(byView[view]), "rows", st.Rows, "took", time.Since(start))
 		if err != nil {
 			return fmt.Errorf("file sink %s: committing view %s: %w", f.Sink, view, err)
 		}
