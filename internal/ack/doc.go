@@ -42,11 +42,22 @@
 //     written.
 //   - The tracker lives in the process that runs the pipeline's stages.
 //     That is true on the local runners (prism runs every stage in the
-//     process that submits the job). On a distributed runner the tracker
-//     cannot see the sinks: there the source acknowledges on bundle
-//     finalization, which Dataflow calls once the bundle's output is
-//     durably committed (prism calls it too, but after storing the output
-//     in memory only, which is why the local path counts parts instead).
+//     process that submits the job), and on Dataflow only while the read,
+//     the mapping and the sinks stay fused in one worker (the stream
+//     pipeline has no shuffle, so Dataflow fuses them, but nothing
+//     guarantees it). Bundle finalization is not a substitute locally:
+//     prism calls it right after storing a bundle's output in memory.
+//
+// # Not built yet: acknowledgement on Dataflow
+//
+// On Dataflow the right signal is bundle finalization, which it calls once
+// a bundle's output is durably committed: the source may then acknowledge
+// the bundle's last checkpoint, and the restriction must carry that
+// checkpoint so that a residual resumed on another worker reopens the
+// source there. Neither is implemented: a streaming job submitted to
+// Dataflow counts parts in the source's worker as locally, and a worker
+// that restarts reopens the stream from the submitted position
+// (runner submit warns about it).
 //
 // Zero tokens (batch pipelines) are ignored by every function.
 package ack
