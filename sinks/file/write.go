@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,71 +60,45 @@ type runWriterFn struct {
 	Config Config `json:"config"`
 	Sink   string `json:"sink"`
 
-	writers []map[string]*RunWriter // per write loop, by view
-	open    bool                    // a bundle started and has not finished cleanly
+	writers map[string]*RunWriter
+	open    bool // a bundle started and has not finished cleanly
 	work    chan change.RecordBatch
 	done    chan struct{}
-	failed  atomic.Pointer[error] // the write loops' first error
+	failed  atomic.Pointer[error] // the write loop's first error
 }
-
-// writeLoops is the number of goroutines that render and buffer records.
-// Each keeps its own run writers (with a share of SpillRows, so the memory
-// bound holds): a key may then be in runs of several writers, which the
-// commit's merge resolves like any two runs (the greatest position wins).
-const writeLoops = 2
 
 // StartBundle starts the bundle's write loop. The run writers outlive
 // bundles (each Flush leaves them empty) so that their buffers are reused:
 // runners may cut a large input into many small bundles.
 func (f *runWriterFn) StartBundle(_ func(RunRef), _ func(change.DeadLetter)) {
 	if f.open { // the last bundle failed: drop what it buffered and spilled
-		for _, ws := range f.writers {
-			for _, w := range ws {
-				_ = w.Abort()
-			}
+		for _, w := range f.writers {
+			_ = w.Abort()
 		}
 		f.writers = nil
 	}
 	if f.writers == nil {
-		f.writers = make([]map[string]*RunWriter, writeLoops)
-		for i := range f.writers {
-			f.writers[i] = map[string]*RunWriter{}
-		}
+		f.writers = map[string]*RunWriter{}
 	}
 	f.open = true
 	f.work = make(chan change.RecordBatch, 8)
 	f.done = make(chan struct{})
 	f.failed.Store(nil)
-	var wg sync.WaitGroup
-	for i := range f.writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f.writeLoop(f.writers[i])
-		}()
-	}
-	go func() {
-		wg.Wait()
-		close(f.done)
-	}()
+	go f.writeLoop()
 }
 
-// writeLoop adds the records of the batches it takes to their view's run
-// writer. After the first error it only drains the channel.
-func (f *runWriterFn) writeLoop(writers map[string]*RunWriter) {
-	cfg := f.Config
-	if cfg.SpillRows == 0 {
-		cfg.SpillRows = DefaultSpillRows
-	}
-	cfg.SpillRows = max(1, cfg.SpillRows/writeLoops)
+// writeLoop adds the records of every batch to their view's run writer.
+// After the first error it only drains the channel.
+func (f *runWriterFn) writeLoop() {
+	defer close(f.done)
 	for rb := range f.work {
 		if f.failed.Load() != nil {
 			continue
 		}
-		w := writers[rb.View]
+		w := f.writers[rb.View]
 		if w == nil {
-			w = NewRunWriter(cfg, rb.View)
-			writers[rb.View] = w
+			w = NewRunWriter(f.Config, rb.View)
+			f.writers[rb.View] = w
 		}
 		for i := range rb.Records {
 			if err := w.Add(rb.Records[i]); err != nil {
@@ -189,15 +162,13 @@ func (f *runWriterFn) FinishBundle(emit func(RunRef), dead func(change.DeadLette
 	if err := f.failed.Load(); err != nil {
 		return *err
 	}
-	for _, ws := range f.writers {
-		for view, w := range ws {
-			runs, err := w.Flush()
-			if err != nil {
-				return fmt.Errorf("file sink: view %s: %w", view, err)
-			}
-			for _, r := range runs {
-				emit(RunRef{View: view, Path: r})
-			}
+	for view, w := range f.writers {
+		runs, err := w.Flush()
+		if err != nil {
+			return fmt.Errorf("file sink: view %s: %w", view, err)
+		}
+		for _, r := range runs {
+			emit(RunRef{View: view, Path: r})
 		}
 	}
 	f.open = false
