@@ -24,35 +24,51 @@ type source interface {
 }
 
 func newSource(j *Job) (source, error) {
-	s := j.Source
-	switch s.Kind {
+	switch j.Source.Kind {
 	case SourcePostgres:
-		return &postgresSource{job: j, cfg: postgres.Config{
-			Tables: s.Tables, ChunkSize: s.ChunkSize, Parallelism: s.Parallelism,
-			BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey,
-		}.WithDefaults()}, nil
+		return &postgresSource{job: j, cfg: j.PostgresConfig()}, nil
 	case SourceMySQL:
-		return &mysqlSource{job: j, cfg: mysql.Config{
-			Tables: s.Tables, ChunkSize: s.ChunkSize, Parallelism: s.Parallelism,
-			BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey,
-		}.WithDefaults()}, nil
+		return &mysqlSource{job: j, cfg: j.MySQLConfig()}, nil
 	case SourceFiles:
-		fs := &filesSource{}
-		for _, f := range s.Files {
-			fs.cfgs = append(fs.cfgs, files.Config{
-				Path: j.Path(f.Path), Format: f.Format, Table: f.Table, Key: f.Key, BatchSize: s.BatchSize, Outbox: f.Outbox,
-			})
-		}
-		return fs, nil
+		return &filesSource{cfgs: j.FilesConfigs()}, nil
 	case SourceKafka:
 		return &kafkaSource{job: j, cfg: j.kafkaConfig()}, nil
 	}
-	return nil, fmt.Errorf("unknown source kind %q", s.Kind)
+	return nil, fmt.Errorf("unknown source kind %q", j.Source.Kind)
 }
 
-// dsn reads the connection string from the environment variable the job
+// PostgresConfig is the snapshot configuration of a postgres job.
+func (j *Job) PostgresConfig() postgres.Config {
+	s := j.Source
+	return postgres.Config{
+		Tables: s.Tables, ChunkSize: s.ChunkSize, Parallelism: s.Parallelism,
+		BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey,
+	}.WithDefaults()
+}
+
+// MySQLConfig is the snapshot configuration of a mysql job.
+func (j *Job) MySQLConfig() mysql.Config {
+	s := j.Source
+	return mysql.Config{
+		Tables: s.Tables, ChunkSize: s.ChunkSize, Parallelism: s.Parallelism,
+		BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey,
+	}.WithDefaults()
+}
+
+// FilesConfigs are the file configurations of a files job, paths resolved.
+func (j *Job) FilesConfigs() []files.Config {
+	var cfgs []files.Config
+	for _, f := range j.Source.Files {
+		cfgs = append(cfgs, files.Config{
+			Path: j.Path(f.Path), Format: f.Format, Table: f.Table, Key: f.Key, BatchSize: j.Source.BatchSize, Outbox: f.Outbox,
+		})
+	}
+	return cfgs
+}
+
+// DSN reads the connection string from the environment variable the job
 // names. The value is a secret: it is never logged nor put in the pipeline.
-func (j *Job) dsn() (string, error) {
+func (j *Job) DSN() (string, error) {
 	v := os.Getenv(j.Source.DSNEnv)
 	if v == "" {
 		return "", j.errAt("source.dsn_env", "environment variable %s is not set: export it with the connection string (e.g. %s)",
@@ -74,7 +90,7 @@ type postgresSource struct {
 }
 
 func (p *postgresSource) describe(ctx context.Context) ([]*change.Table, error) {
-	dsn, err := p.job.dsn()
+	dsn, err := p.job.DSN()
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +125,7 @@ type mysqlSource struct {
 }
 
 func (m *mysqlSource) describe(ctx context.Context) ([]*change.Table, error) {
-	dsn, err := m.job.dsn()
+	dsn, err := m.job.DSN()
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,19 @@ ensure_packages() {
   fi
 }
 
+# wait_listening waits (tries x 0.1 s) for a server to accept connections
+# on 127.0.0.1:port; if it does not, it prints its log and fails.
+wait_listening() {
+  local name=$1 port=$2 logfile=$3 tries=$4 i
+  for i in $(seq 1 "$tries"); do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+      log "$name ready on 127.0.0.1:$port"; return 0
+    fi
+    sleep 0.1
+  done
+  cat "$logfile" >&2; log "$name did not start"; exit 1
+}
+
 # require_free_port fails, naming the fix, when something else already
 # listens on a port a server is to take (often the servers of another
 # checkout: stop them with its scripts/testenv.sh stop).
@@ -144,14 +157,7 @@ start_dynalite() {
   nohup "$d/node_modules/.bin/dynalite" --host 127.0.0.1 --port "$dyn_port" \
     --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 >"$dir/dynalite.log" 2>&1 &
   echo $! >"$dir/dynalite.pid"
-  local i
-  for i in $(seq 1 100); do
-    if (exec 3<>/dev/tcp/127.0.0.1/"$dyn_port") 2>/dev/null; then
-      log "dynalite ready on 127.0.0.1:$dyn_port"; return 0
-    fi
-    sleep 0.1
-  done
-  cat "$dir/dynalite.log" >&2; log "dynalite did not start"; exit 1
+  wait_listening "dynalite" "$dyn_port" "$dir/dynalite.log" 100
 }
 
 stop_dynalite() {
@@ -187,14 +193,7 @@ start_bigquery() {
   nohup "$root/tools/bin/bigquery-emulator" --project="$bq_project" --host=127.0.0.1 \
     --port="$bq_port" --grpc-port="$bq_grpc_port" --log-level=error >"$dir/bigquery.log" 2>&1 &
   echo $! >"$dir/bigquery.pid"
-  local i
-  for i in $(seq 1 300); do
-    if (exec 3<>/dev/tcp/127.0.0.1/"$bq_port") 2>/dev/null; then
-      log "bigquery emulator ready on 127.0.0.1:$bq_port"; return 0
-    fi
-    sleep 0.1
-  done
-  cat "$dir/bigquery.log" >&2; log "bigquery emulator did not start"; exit 1
+  wait_listening "bigquery emulator" "$bq_port" "$dir/bigquery.log" 300
 }
 
 stop_bigquery() {
@@ -224,14 +223,7 @@ start_gcs() {
   nohup "$bin" -scheme http -host 127.0.0.1 -port "$gcs_port" -backend memory \
     -public-host "127.0.0.1:$gcs_port" -log-level error >"$dir/gcs.log" 2>&1 &
   echo $! >"$dir/gcs.pid"
-  local i
-  for i in $(seq 1 300); do
-    if (exec 3<>/dev/tcp/127.0.0.1/"$gcs_port") 2>/dev/null; then
-      log "fake-gcs-server ready on 127.0.0.1:$gcs_port"; return 0
-    fi
-    sleep 0.1
-  done
-  cat "$dir/gcs.log" >&2; log "fake-gcs-server did not start"; exit 1
+  wait_listening "fake-gcs-server" "$gcs_port" "$dir/gcs.log" 300
 }
 
 stop_gcs() {

@@ -165,30 +165,25 @@ func readExpected(ctx context.Context, plan *pipelines.Plan, views []pipelines.P
 	s := j.Source
 	switch s.Kind {
 	case pipelines.SourcePostgres, pipelines.SourceMySQL:
-		dsn := os.Getenv(s.DSNEnv)
-		if dsn == "" {
-			return nil, fmt.Errorf("environment variable %s is not set: export it with the source's connection string", s.DSNEnv)
+		dsn, err := j.DSN()
+		if err != nil {
+			return nil, err
 		}
 		if s.Kind == pipelines.SourcePostgres {
-			cfg := postgres.Config{Tables: s.Tables, ChunkSize: s.ChunkSize, Parallelism: s.Parallelism,
-				BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey}.WithDefaults()
-			info, err := postgres.Snapshot(ctx, dsn, cfg, tables, emit)
+			info, err := postgres.Snapshot(ctx, dsn, j.PostgresConfig(), tables, emit)
 			if err != nil {
 				return nil, fmt.Errorf("postgres snapshot ($%s): %w", s.DSNEnv, err)
 			}
 			position = uint64(info.Position)
 		} else {
-			cfg := mysql.Config{Tables: s.Tables, ChunkSize: s.ChunkSize, Parallelism: s.Parallelism,
-				BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey}.WithDefaults()
-			info, err := mysql.Snapshot(ctx, dsn, cfg, tables, emit)
+			info, err := mysql.Snapshot(ctx, dsn, j.MySQLConfig(), tables, emit)
 			if err != nil {
 				return nil, fmt.Errorf("mysql snapshot ($%s): %w", s.DSNEnv, err)
 			}
 			position = uint64(info.Position)
 		}
 	case pipelines.SourceFiles:
-		for _, f := range s.Files {
-			cfg := files.Config{Path: j.Path(f.Path), Format: f.Format, Table: f.Table, Key: f.Key, BatchSize: s.BatchSize, Outbox: f.Outbox}
+		for _, cfg := range j.FilesConfigs() {
 			err := files.Read(ctx, cfg, plan.Tables, emit, func(change.DeadLetter) error { return nil })
 			if err != nil {
 				return nil, fmt.Errorf("reading %s: %w", cfg.Path, err)

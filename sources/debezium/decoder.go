@@ -234,24 +234,9 @@ func (d *Decoder) image(t *change.Table, raw json.RawMessage, schema *connectSch
 	if err != nil {
 		return nil, err
 	}
-	cols := d.columns(t)
-	row := make([]any, len(t.Columns))
-	for i := range row {
-		row[i] = absent
-	}
-	for _, f := range fields {
-		i, ok := cols[f.Name]
-		if !ok {
-			if d.opts.IgnoreUnknownColumns {
-				continue
-			}
-			return nil, fmt.Errorf("unknown column %q (not in table %s as described)", f.Name, t.QualifiedName())
-		}
-		if row[i], err = value(&t.Columns[i], f.Raw, schema.field(f.Name)); err != nil {
-			return nil, err
-		}
-	}
-	return row, nil
+	return d.fillRow(t, fields, absent, func(col *change.Column, raw json.RawMessage) (any, error) {
+		return value(col, raw, schema.field(col.Name))
+	})
 }
 
 // value decodes one column value: by its schema when the event has one,

@@ -237,6 +237,12 @@ func (d *Decoder) outboxChange(e *envelope, m Meta) (*change.Table, change.Chang
 // rowImage decodes the members of a plain JSON object (a payload, a
 // JSON-lines row) into a row of the table; absent columns get absent.
 func (d *Decoder) rowImage(t *change.Table, fields []Field, absent any) ([]any, error) {
+	return d.fillRow(t, fields, absent, ValueFor)
+}
+
+// fillRow decodes the members of an object with conv into a row of the
+// table; columns it does not hold get absent.
+func (d *Decoder) fillRow(t *change.Table, fields []Field, absent any, conv func(*change.Column, json.RawMessage) (any, error)) ([]any, error) {
 	cols := d.columns(t)
 	row := make([]any, len(t.Columns))
 	for i := range row {
@@ -250,7 +256,7 @@ func (d *Decoder) rowImage(t *change.Table, fields []Field, absent any) ([]any, 
 			}
 			return nil, fmt.Errorf("unknown column %q (not in table %s as described)", f.Name, t.QualifiedName())
 		}
-		v, err := ValueFor(&t.Columns[i], f.Raw)
+		v, err := conv(&t.Columns[i], f.Raw)
 		if err != nil {
 			return nil, err
 		}
