@@ -60,7 +60,6 @@ type result struct {
 	drain    time.Duration
 	changes  int
 	lat      []time.Duration
-	note     string
 	overhead time.Duration
 }
 
