@@ -46,7 +46,8 @@ func (j *Job) CheckRemote() error {
 // o.From when it is set and otherwise with a snapshot (unless o.Snapshot is
 // SnapshotNever, which starts at the source's current position); the
 // launcher's checkpoint file is not read, since a remote stream does not
-// write it.
+// write it. The stream acknowledges a checkpoint once the runner has
+// committed it (transforms.AckCommitted; see internal/ack).
 func BuildRemote(p *Plan, mode string, o StreamOptions) (*beam.Pipeline, error) {
 	switch mode {
 	case ModeBatch, "":
@@ -72,9 +73,12 @@ func BuildRemote(p *Plan, mode string, o StreamOptions) (*beam.Pipeline, error) 
 	if err != nil {
 		return nil, err
 	}
+	// Dataflow commits a bundle's output together with the residual that
+	// resumes the read after it: the source acknowledges what it committed.
 	spec := transforms.StreamSpec{
 		Name: p.Job.Name, Kind: ss.streamKind(), Spec: specJSON,
 		From: o.From, Snapshot: o.From == "" && o.Snapshot != SnapshotNever,
+		Ack: transforms.AckCommitted,
 	}
 	return BuildStream(p, spec)
 }

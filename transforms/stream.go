@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/rtrackers/offsetrange"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/beamsync/beamsync/change"
@@ -49,7 +49,24 @@ type StreamSpec struct {
 	From change.Checkpoint `json:"from"`
 	// Snapshot reads the snapshot before the stream when From is empty.
 	Snapshot bool `json:"snapshot"`
+	// Ack says when a checkpoint is acknowledged: AckSinks (the default)
+	// or AckCommitted.
+	Ack string `json:"ack,omitempty"`
 }
+
+// When a stream acknowledges a checkpoint (StreamSpec.Ack); see
+// internal/ack for the invariants of both.
+const (
+	// AckSinks acknowledges a checkpoint once every sink in this process
+	// has written all it covers: the local runners, which hold a bundle's
+	// output only in memory.
+	AckSinks = ""
+	// AckCommitted acknowledges the checkpoint a restriction carries when
+	// the runner resumes the read with it: a runner that persists bundles
+	// (Dataflow) hands over a residual only once it has durably committed
+	// the bundle that produced it, with all its output.
+	AckCommitted = "committed"
+)
 
 // Acknowledged is called, outside of any DoFn, with every checkpoint the
 // stream acknowledged (the runner saves it in the checkpoint file).
@@ -84,26 +101,95 @@ type streamReadFn struct {
 	Spec StreamSpec `json:"spec"`
 }
 
-func (fn *streamReadFn) CreateInitialRestriction(_ []byte) offsetrange.Restriction {
-	return offsetrange.Restriction{Start: 0, End: math.MaxInt64}
+// StreamRestriction is the restriction of a stream read: where the stream
+// resumes. A runner that persists residuals (Dataflow) keeps it with each
+// bundle's output, so that a read it resumes on another worker, or retries
+// after a failed bundle, reopens the source right after the last unit the
+// runner holds.
+type StreamRestriction struct {
+	// From is the checkpoint of the last unit claimed, or the spec's start
+	// before any (empty while a snapshot is read).
+	From string
+	// Seq counts the units claimed since the job started.
+	Seq int64
+	// Done marks a restriction with no work left (a checkpoint's primary,
+	// the end of the stream, a drain).
+	Done bool
 }
 
-func (fn *streamReadFn) SplitRestriction(_ []byte, rest offsetrange.Restriction) []offsetrange.Restriction {
-	return []offsetrange.Restriction{rest}
+// streamClaim is a position of the stream's tracker: one unit, or the end.
+type streamClaim struct {
+	cp  change.Checkpoint
+	end bool
 }
 
-func (fn *streamReadFn) RestrictionSize(_ []byte, _ offsetrange.Restriction) float64 { return 1 }
-
-func (fn *streamReadFn) CreateTracker(rest offsetrange.Restriction) *sdf.LockRTracker {
-	return sdf.NewLockRTracker(offsetrange.NewTracker(rest))
+// streamTracker tracks a StreamRestriction: every claimed unit moves its
+// Seq on, and its From to the unit's checkpoint when it has one. It splits
+// only to checkpoint (fraction 0): primary done, residual from the last
+// claim.
+type streamTracker struct {
+	rest StreamRestriction
+	err  error
 }
 
-func (fn *streamReadFn) TruncateRestriction(rt *sdf.LockRTracker, _ []byte) offsetrange.Restriction {
-	start := rt.GetRestriction().(offsetrange.Restriction).Start
-	return offsetrange.Restriction{Start: start, End: start}
+func (t *streamTracker) TryClaim(pos any) bool {
+	if t.rest.Done {
+		return false
+	}
+	c, ok := pos.(streamClaim)
+	if !ok {
+		t.err = fmt.Errorf("stream tracker: claim of a %T", pos)
+		return false
+	}
+	if c.end {
+		t.rest.Done = true
+		return false
+	}
+	t.rest.Seq++
+	if c.cp != "" {
+		t.rest.From = string(c.cp)
+	}
+	return true
 }
 
-func (fn *streamReadFn) InitialWatermarkEstimatorState(_ beam.EventTime, _ offsetrange.Restriction, _ []byte) int64 {
+func (t *streamTracker) GetError() error { return t.err }
+
+func (t *streamTracker) TrySplit(fraction float64) (primary, residual any, err error) {
+	if t.rest.Done || fraction > 0 {
+		return t.rest, nil, nil
+	}
+	res := t.rest
+	t.rest.Done = true
+	return t.rest, res, nil
+}
+
+func (t *streamTracker) GetProgress() (done, remaining float64) { return float64(t.rest.Seq), 1 }
+func (t *streamTracker) IsDone() bool                           { return t.rest.Done || t.err != nil }
+func (t *streamTracker) GetRestriction() any                    { return t.rest }
+func (t *streamTracker) IsBounded() bool                        { return false }
+
+func (fn *streamReadFn) CreateInitialRestriction(_ []byte) StreamRestriction {
+	return StreamRestriction{From: string(fn.Spec.From)}
+}
+
+func (fn *streamReadFn) SplitRestriction(_ []byte, rest StreamRestriction) []StreamRestriction {
+	return []StreamRestriction{rest}
+}
+
+func (fn *streamReadFn) RestrictionSize(_ []byte, _ StreamRestriction) float64 { return 1 }
+
+func (fn *streamReadFn) CreateTracker(rest StreamRestriction) *sdf.LockRTracker {
+	return sdf.NewLockRTracker(&streamTracker{rest: rest})
+}
+
+// TruncateRestriction ends the read when the runner drains the job.
+func (fn *streamReadFn) TruncateRestriction(rt *sdf.LockRTracker, _ []byte) StreamRestriction {
+	rest := rt.GetRestriction().(StreamRestriction)
+	rest.Done = true
+	return rest
+}
+
+func (fn *streamReadFn) InitialWatermarkEstimatorState(_ beam.EventTime, _ StreamRestriction, _ []byte) int64 {
 	return 0
 }
 
@@ -115,11 +201,21 @@ func (fn *streamReadFn) WatermarkEstimatorState(_ *sdf.WallTimeWatermarkEstimato
 
 func (fn *streamReadFn) ProcessElement(ctx context.Context, _ *sdf.WallTimeWatermarkEstimator, rt *sdf.LockRTracker, _ []byte,
 	emit func(change.Batch), dead func(change.DeadLetter)) (sdf.ProcessContinuation, error) {
-	ls, err := openLive(fn.Spec)
+	rest := rt.GetRestriction().(StreamRestriction)
+	if rest.Done {
+		return sdf.StopProcessing(), nil
+	}
+	ls, err := attachLive(fn.Spec, rest)
 	if err != nil {
 		return sdf.StopProcessing(), err
 	}
-	pos := rt.GetRestriction().(offsetrange.Restriction).Start
+	committed := fn.Spec.Ack == AckCommitted
+	if committed {
+		// The runner committed everything up to the restriction: the ack
+		// loop lets the source release it.
+		ls.commit(rest)
+	}
+	seq := rest.Seq
 	deadline := time.NewTimer(streamSliceTime)
 	defer deadline.Stop()
 	for n := 0; n < streamSliceUnits; n++ {
@@ -144,21 +240,29 @@ func (fn *streamReadFn) ProcessElement(ctx context.Context, _ *sdf.WallTimeWater
 				return sdf.StopProcessing(), ctx.Err()
 			}
 		}
-		if !ok { // the reader ended: a stop, or a failure
+		if !ok { // the reader ended: a stop, a failure, or an abandon
 			if err := ls.readErr(); err != nil {
 				return sdf.StopProcessing(), err
 			}
-			rt.TryClaim(int64(math.MaxInt64 - 1))
+			if ls.wasAbandoned() {
+				// The next call reopens the stream at the restriction.
+				return sdf.ResumeProcessingIn(0), nil
+			}
+			rt.TryClaim(streamClaim{end: true})
 			return sdf.StopProcessing(), nil
 		}
-		if !rt.TryClaim(pos) {
-			// The runner split the work here: the unit goes to the
-			// residual's call, in this process.
+		if !rt.TryClaim(streamClaim{cp: u.cp}) {
+			// The runner checkpointed the read here: the unit goes to the
+			// residual's call.
 			ls.hold(u)
 			return sdf.StopProcessing(), nil
 		}
-		pos++
-		tok := ls.tracker.Open(u.cp, len(u.batches)+len(u.dead))
+		seq++
+		ls.claimed(seq)
+		var tok change.AckToken
+		if !committed {
+			tok = ls.tracker.Open(u.cp, len(u.batches)+len(u.dead))
+		}
 		for _, b := range u.batches {
 			b.Ack = tok
 			if b.Table != nil {
@@ -183,21 +287,27 @@ type streamUnit struct {
 
 // LiveStream is a stream open in this process.
 type LiveStream struct {
-	spec    StreamSpec
-	tracker *ack.Tracker
-	units   chan streamUnit
-	cancel  context.CancelFunc
-	done    chan struct{}
+	spec     StreamSpec
+	tracker  *ack.Tracker
+	units    chan streamUnit
+	cancel   context.CancelFunc
+	done     chan struct{} // the ack loop ended
+	readDone chan struct{} // the reader ended
 
-	mu       sync.Mutex
-	held     *streamUnit // a unit read but not emitted (see ProcessElement)
-	stream   change.Stream
-	opened   time.Time // when the source's stream opened (after its snapshot)
-	err      error
-	acked    change.Checkpoint
-	acks     int64
-	progress change.Progress // the last one read, for lag
-	onAck    Acknowledged
+	mu        sync.Mutex
+	abandoned bool        // closed without acknowledging (see abandon)
+	held      *streamUnit // a unit read but not emitted (see ProcessElement)
+	seq       int64       // the restriction's Seq after the last unit emitted
+	lastCall  time.Time   // when the SDF last claimed from it
+	stream    change.Stream
+	opened    time.Time // when the source's stream opened (after its snapshot)
+	err       error
+	acked     change.Checkpoint
+	ackedSeq  int64             // AckCommitted: the Seq of the acknowledged unit
+	commits   StreamRestriction // AckCommitted: the newest the runner committed
+	acks      int64
+	progress  change.Progress // the last one read, for lag
+	onAck     Acknowledged
 }
 
 var (
@@ -222,10 +332,26 @@ func PrepareStream(name string, onAck Acknowledged) {
 
 var pendingAck = map[string]Acknowledged{}
 
-func openLive(spec StreamSpec) (*LiveStream, error) {
+// attachLive returns the stream the restriction continues: the one open in
+// this process if it is where the restriction is, else a new one opened at
+// the restriction's checkpoint. With AckSinks the open stream is always
+// where the runner is (the local runners neither retry bundles nor move
+// work between processes); with AckCommitted a stream that emitted more
+// than the restriction holds (a retried bundle) is abandoned and reopened.
+func attachLive(spec StreamSpec, rest StreamRestriction) (*LiveStream, error) {
 	liveMu.Lock()
+	ls, ok := live[spec.Name]
+	if ok && spec.Ack == AckCommitted && ls.claimedSeq() != rest.Seq {
+		delete(live, spec.Name)
+		liveMu.Unlock()
+		slog.Warn("the runner resumes the stream at another position than this worker's: reopening it there",
+			"stream", spec.Name, "checkpoint", rest.From, "unit", rest.Seq, "worker_unit", ls.claimedSeq())
+		ls.abandon()
+		liveMu.Lock()
+		ls, ok = live[spec.Name]
+	}
 	defer liveMu.Unlock()
-	if ls, ok := live[spec.Name]; ok {
+	if ok {
 		return ls, nil
 	}
 	openersMu.Lock()
@@ -235,21 +361,25 @@ func openLive(spec StreamSpec) (*LiveStream, error) {
 		return nil, fmt.Errorf("stream %s: no stream source of kind %q in this binary", spec.Name, spec.Kind)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ls := &LiveStream{
+	from := change.Checkpoint(rest.From)
+	ls = &LiveStream{
 		spec: spec, tracker: ack.NewTracker(spec.Name), units: make(chan streamUnit, streamQueue),
-		cancel: cancel, done: make(chan struct{}), acked: spec.From, onAck: pendingAck[spec.Name],
+		cancel: cancel, done: make(chan struct{}), readDone: make(chan struct{}),
+		seq: rest.Seq, ackedSeq: rest.Seq, commits: rest, lastCall: time.Now(),
+		acked: from, onAck: pendingAck[spec.Name],
 	}
 	live[spec.Name] = ls
-	go ls.read(ctx, open)
+	go ls.read(ctx, open, from, from == "" && spec.Snapshot)
 	go ls.ackLoop(ctx)
 	return ls, nil
 }
 
 // read runs the snapshot (when asked) and then the stream, queueing units.
-func (ls *LiveStream) read(ctx context.Context, open OpenStreamFunc) {
+func (ls *LiveStream) read(ctx context.Context, open OpenStreamFunc, from change.Checkpoint, withSnapshot bool) {
+	defer close(ls.readDone)
 	defer close(ls.units)
 	var snapshot func(change.Batch) error
-	if ls.spec.From == "" && ls.spec.Snapshot {
+	if withSnapshot {
 		snapshot = func(b change.Batch) error {
 			select {
 			case ls.units <- streamUnit{batches: []change.Batch{b}}:
@@ -259,7 +389,7 @@ func (ls *LiveStream) read(ctx context.Context, open OpenStreamFunc) {
 			}
 		}
 	}
-	st, err := open(ctx, ls.spec.Spec, ls.spec.From, snapshot)
+	st, err := open(ctx, ls.spec.Spec, from, snapshot)
 	if err != nil {
 		ls.fail(fmt.Errorf("opening stream %s: %w", ls.spec.Name, err))
 		return
@@ -297,7 +427,36 @@ func (ls *LiveStream) takeHeld() *streamUnit {
 	defer ls.mu.Unlock()
 	u := ls.held
 	ls.held = nil
+	ls.lastCall = time.Now()
 	return u
+}
+
+// commit records that the runner committed the restriction's units.
+func (ls *LiveStream) commit(rest StreamRestriction) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if rest.Seq > ls.commits.Seq {
+		ls.commits = rest
+	}
+}
+
+// claimed records that the unit of this Seq was emitted.
+func (ls *LiveStream) claimed(seq int64) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.seq = seq
+}
+
+func (ls *LiveStream) wasAbandoned() bool {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return ls.abandoned
+}
+
+func (ls *LiveStream) claimedSeq() int64 {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return ls.seq
 }
 
 func (ls *LiveStream) fail(err error) {
@@ -314,7 +473,18 @@ func (ls *LiveStream) readErr() error {
 	return ls.err
 }
 
-// ackLoop acknowledges what the tracker allows, every few milliseconds.
+// streamIdleClose is how long a stream acknowledged by the runner's commits
+// (AckCommitted) stays open without the SDF claiming from it: past it, the runner is taken
+// to have moved the read to another worker, and the stream is closed so
+// that it releases what it holds at the source (a replication slot, Kafka
+// partitions). A read that comes back reopens it at its restriction.
+var streamIdleClose atomic.Int64
+
+func init() { streamIdleClose.Store(int64(2 * time.Minute)) }
+
+// ackLoop acknowledges what the tracker allows, every few milliseconds
+// (AckSinks), or what the runner committed (AckCommitted; the stream is
+// closed once it has been idle for streamIdleClose).
 func (ls *LiveStream) ackLoop(ctx context.Context) {
 	defer close(ls.done)
 	t := time.NewTicker(ackInterval)
@@ -325,6 +495,21 @@ func (ls *LiveStream) ackLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		if ls.spec.Ack == AckCommitted {
+			ls.mu.Lock()
+			idle := time.Since(ls.lastCall)
+			ls.mu.Unlock()
+			if idle > time.Duration(streamIdleClose.Load()) {
+				liveMu.Lock()
+				if live[ls.spec.Name] == ls {
+					delete(live, ls.spec.Name)
+				}
+				liveMu.Unlock()
+				slog.Info("closing a stream the runner stopped reading here", "stream", ls.spec.Name, "idle", idle.Round(time.Second))
+				go ls.abandon()
+				return
+			}
+		}
 		if err := ls.AckNow(ctx); err != nil {
 			slog.Error("acknowledging the stream", "stream", ls.spec.Name, "err", err)
 			ls.fail(err)
@@ -334,14 +519,23 @@ func (ls *LiveStream) ackLoop(ctx context.Context) {
 
 // AckNow acknowledges the newest checkpoint the tracker allows, if it moved.
 func (ls *LiveStream) AckNow(ctx context.Context) error {
-	cp, err := ls.tracker.Ackable()
-	if err != nil {
-		return err
+	committed := ls.spec.Ack == AckCommitted
+	var cp change.Checkpoint
+	var seq int64
+	if committed {
+		ls.mu.Lock()
+		cp, seq = change.Checkpoint(ls.commits.From), ls.commits.Seq
+		ls.mu.Unlock()
+	} else {
+		var err error
+		if cp, err = ls.tracker.Ackable(); err != nil {
+			return err
+		}
 	}
 	ls.mu.Lock()
-	st, prev, onAck := ls.stream, ls.acked, ls.onAck
+	st, prev, prevSeq, onAck := ls.stream, ls.acked, ls.ackedSeq, ls.onAck
 	ls.mu.Unlock()
-	if cp == "" || cp == prev || st == nil {
+	if cp == "" || cp == prev || st == nil || (committed && seq <= prevSeq) {
 		return nil
 	}
 	// The checkpoint file first, the source second: the source then never
@@ -356,7 +550,7 @@ func (ls *LiveStream) AckNow(ctx context.Context) error {
 		return fmt.Errorf("stream %s: acknowledging %s: %w", ls.spec.Name, cp, err)
 	}
 	ls.mu.Lock()
-	ls.acked = cp
+	ls.acked, ls.ackedSeq = cp, seq
 	ls.acks++
 	ls.mu.Unlock()
 	return nil
@@ -417,22 +611,52 @@ func (ls *LiveStream) Close(ctx context.Context) error {
 	ls.cancel()
 	<-ls.done
 	err := ls.AckNow(ctx)
-	ls.mu.Lock()
-	st := ls.stream
-	ls.mu.Unlock()
-	if st != nil {
-		err = errors.Join(err, st.Close())
-	}
-	ls.tracker.Release()
+	err = errors.Join(err, ls.closeSource(ctx))
 	liveMu.Lock()
-	delete(live, ls.spec.Name)
+	if live[ls.spec.Name] == ls {
+		delete(live, ls.spec.Name)
+	}
 	delete(pendingAck, ls.spec.Name)
 	liveMu.Unlock()
 	return err
+}
+
+// abandon closes a stream without acknowledging anything: the runner
+// resumes the read elsewhere, from its restriction.
+func (ls *LiveStream) abandon() {
+	ls.mu.Lock()
+	ls.abandoned = true
+	ls.mu.Unlock()
+	ls.cancel()
+	<-ls.done
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ls.closeSource(ctx); err != nil {
+		slog.Warn("closing an abandoned stream", "stream", ls.spec.Name, "err", err)
+	}
+}
+
+// closeSource waits (until ctx ends) for the reader to stop, then closes
+// the source's stream and releases the tracker's units.
+func (ls *LiveStream) closeSource(ctx context.Context) error {
+	select {
+	case <-ls.readDone:
+	case <-ctx.Done():
+	}
+	ls.mu.Lock()
+	st := ls.stream
+	ls.stream = nil
+	ls.mu.Unlock()
+	ls.tracker.Release()
+	if st != nil {
+		return st.Close()
+	}
+	return nil
 }
 
 func init() {
 	register.DoFn6x2[context.Context, *sdf.WallTimeWatermarkEstimator, *sdf.LockRTracker, []byte,
 		func(change.Batch), func(change.DeadLetter), sdf.ProcessContinuation, error](&streamReadFn{})
 	register.Emitter1[change.Batch]()
+	beam.RegisterType(reflect.TypeOf((*StreamRestriction)(nil)).Elem())
 }

@@ -59,7 +59,9 @@ func (m *memStream) Ack(_ context.Context, cp change.Checkpoint) error {
 func (m *memStream) Close() error { return nil }
 
 var (
-	streams   sync.Map // spec -> *memStream
+	streams   sync.Map // spec -> *memStream (the last opened)
+	opensMu   sync.Mutex
+	opens     = map[string][]change.Checkpoint{} // spec -> the checkpoint of every open
 	writtenMu sync.Mutex
 	written   = map[change.Position]int{} // position -> records written
 )
@@ -110,7 +112,17 @@ func init() {
 			}
 		}
 		m := &memStream{next: 1, last: last}
+		if from != "" {
+			n, err := strconv.Atoi(string(from))
+			if err != nil {
+				return nil, err
+			}
+			m.next = n + 1
+		}
 		streams.Store(spec, m)
+		opensMu.Lock()
+		opens[spec] = append(opens[spec], from)
+		opensMu.Unlock()
 		return m, nil
 	})
 }
@@ -122,6 +134,9 @@ func init() {
 func TestStreamAcknowledgesOnlyWhatTheSinksWrote(t *testing.T) {
 	const last = 300
 	name := "ack-test"
+	writtenMu.Lock()
+	clear(written)
+	writtenMu.Unlock()
 	var violations []string
 	transforms.PrepareStream(name, func(cp change.Checkpoint) error {
 		upto, _ := strconv.Atoi(string(cp))
@@ -193,4 +208,104 @@ func TestStreamAcknowledgesOnlyWhatTheSinksWrote(t *testing.T) {
 	if written[0] != 2*10 {
 		t.Errorf("snapshot rows written %d times, want 20 (10 rows, 2 sinks)", written[0])
 	}
+}
+
+// TestStreamCommittedResumesFromTheRestriction runs a stream that
+// acknowledges what the runner committed (as on Dataflow) on prism, and takes
+// its source away twice mid-stream — once by hand, and then all the time
+// with an idle timeout shorter than the runner's pauses — as when the
+// runner resumes the read on another worker: every reopen must start at the
+// checkpoint the restriction carries, so that every change and dead letter
+// reaches the sink exactly once, and the acknowledgements move forward to
+// the end.
+func TestStreamCommittedResumesFromTheRestriction(t *testing.T) {
+	const last = 1000
+	name := "committed-test"
+	spec := strconv.Itoa(last)
+	views := []transforms.View{{File: "names.yaml", Table: people, Sinks: 1, Text: "view: names\nsource: people\nkey: [id]\nfields:\n  id: id\n  name: name\n"}}
+	p, s := beam.NewPipelineWithRoot()
+	batches, decodeDead := transforms.ReadStream(s, transforms.StreamSpec{Name: name, Kind: "memory", Spec: spec, Snapshot: true, Ack: transforms.AckCommitted})
+	records, mapDead := transforms.Map(s, views, batches)
+	beam.ParDo0(s.Scope("Sink"), &collectFn{}, records)
+	beam.ParDo0(s, deadFn, beam.Flatten(s, decodeDead, mapDead))
+
+	writtenMu.Lock()
+	clear(written)
+	writtenMu.Unlock()
+	opensMu.Lock()
+	delete(opens, spec)
+	opensMu.Unlock()
+	defer transforms.SetIdleClose(2 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	acked := func() int {
+		n := -1
+		if ls := transforms.Live(name); ls != nil {
+			n, _ = strconv.Atoi(string(ls.Acked()))
+		}
+		return n
+	}
+	go func() {
+		for ctx.Err() == nil && acked() < 100 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		transforms.Abandon(name)
+		for ctx.Err() == nil && acked() < 200 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		transforms.SetIdleClose(0) // every tick of the ack loop closes it
+		for ctx.Err() == nil && acked() < 700 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		transforms.SetIdleClose(time.Minute)
+		for ctx.Err() == nil {
+			if ls := transforms.Live(name); ls != nil && (ls.Acked() == change.Checkpoint(spec) || ls.Err() != nil) {
+				ls.Stop()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	if _, err := prism.Execute(ctx, p); err != nil {
+		t.Fatalf("pipeline: %v", err)
+	}
+	ls := transforms.Live(name)
+	if ls == nil {
+		t.Fatal("no stream open at the end")
+	}
+	if err := ls.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ls.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ls.Acked(); got != change.Checkpoint(spec) {
+		t.Fatalf("acknowledged up to %q, want %d", got, last)
+	}
+	opensMu.Lock()
+	from := opens[spec]
+	opensMu.Unlock()
+	if len(from) < 3 || from[0] != "" {
+		t.Fatalf("the source was opened at %q: want first with a snapshot, then at least twice more", from)
+	}
+	for i, cp := range from[1:] {
+		if n, err := strconv.Atoi(string(cp)); err != nil || n < 100 {
+			t.Errorf("reopen %d at %q: want the checkpoint of a change past 100 that the restriction carried", i+1, cp)
+		}
+	}
+	writtenMu.Lock()
+	defer writtenMu.Unlock()
+	if written[0] != 10 {
+		t.Errorf("snapshot rows written %d times, want 10", written[0])
+	}
+	for i := 1; i <= last; i++ {
+		want := 1
+		if i%7 == 0 {
+			want += 100
+		}
+		if got := written[change.Position(i)]; got != want {
+			t.Errorf("change %d written %d times (dead letters count 100), want %d", i, got, want)
+		}
+	}
+	t.Logf("source opened %d times, at %v", len(from), from)
 }

@@ -188,8 +188,8 @@ func submit(ctx context.Context, o *submitOptions, j *pipelines.Job, rep *report
 		return fail("cannot submit job %s: %v", j.Name, err)
 	}
 	if o.mode == pipelines.ModeStream {
-		logger.Warn("a stream on Dataflow writes no checkpoint file, and its source connection and acknowledgements live in one worker process: " +
-			"a restarted worker starts again from the submitted position (--from-position, or a new snapshot)")
+		logger.Info("a stream on Dataflow keeps its position in the read's restriction and acknowledges it at the source once Dataflow has committed it; " +
+			"it writes no checkpoint file: to start the job again elsewhere, read the position from the source (the slot, the consumer group) or re-snapshot")
 	}
 	logger.Info("submitting job", "job", j.Name, "mode", o.mode, "project", o.project, "region", o.region,
 		"dataflow_job", o.jobName, "dry_run", o.dryRun, "template", o.template)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -414,7 +416,12 @@ func TestSubmitTemplate(t *testing.T) {
 	}
 	contains(t, "output", out, "staged at "+fk.staging("templates/shop.json"))
 	fk.gcs.object(t, "staging/", "/worker")
-	fk.gcs.object(t, "staging/", "/model")
+	_, model := fk.gcs.object(t, "staging/", "/model")
+	// The stream acknowledges what Dataflow committed: its read's spec
+	// travels as JSON in a base64 DoFn payload of the pipeline.
+	if !strings.Contains(decodedPayloads(model), `"ack":"committed"`) {
+		t.Errorf("the staged pipeline's stream read does not acknowledge committed positions")
+	}
 	_, tmpl := fk.gcs.object(t, "templates/", "shop.json")
 	var j df.Job
 	if err := json.Unmarshal(tmpl, &j); err != nil {
@@ -511,4 +518,17 @@ func TestSubmitWorkerInvocationIsRecognised(t *testing.T) {
 			t.Errorf("workerInvocation(%q) = %v, want %v", c.args, got, c.want)
 		}
 	}
+}
+
+// decodedPayloads returns the text of every base64 run of a staged
+// pipeline (the Go SDK's DoFn payloads), decoded.
+func decodedPayloads(model []byte) string {
+	var out strings.Builder
+	for _, run := range regexp.MustCompile(`[A-Za-z0-9+/]{64,}={0,2}`).FindAll(model, -1) {
+		if b, err := base64.StdEncoding.DecodeString(string(run)); err == nil {
+			out.Write(b)
+			out.WriteByte('\n')
+		}
+	}
+	return out.String()
 }

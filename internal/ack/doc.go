@@ -40,24 +40,55 @@
 //     flush that produced it (Pending.Charge), never to a newer one: the
 //     acknowledgement cannot pass the record before its dead letter is
 //     written.
-//   - The tracker lives in the process that runs the pipeline's stages.
-//     That is true on the local runners (prism runs every stage in the
-//     process that submits the job), and on Dataflow only while the read,
-//     the mapping and the sinks stay fused in one worker (the stream
-//     pipeline has no shuffle, so Dataflow fuses them, but nothing
-//     guarantees it). Bundle finalization is not a substitute locally:
-//     prism calls it right after storing a bundle's output in memory.
+//   - The tracker lives in the process that runs the pipeline's stages,
+//     which is true on the local runners: prism runs every stage in the
+//     process that submits the job. Bundle finalization is not a substitute
+//     there: prism calls it right after storing a bundle's output in
+//     memory, before any sink has written it.
 //
-// # Not built yet: acknowledgement on Dataflow
+// This is the acknowledgement of the local runners
+// (transforms.AckSinks, the default of `runner run --mode stream`).
 //
-// On Dataflow the right signal is bundle finalization, which it calls once
-// a bundle's output is durably committed: the source may then acknowledge
-// the bundle's last checkpoint, and the restriction must carry that
-// checkpoint so that a residual resumed on another worker reopens the
-// source there. Neither is implemented: a streaming job submitted to
-// Dataflow counts parts in the source's worker as locally, and a worker
-// that restarts reopens the stream from the submitted position
-// (runner submit warns about it).
+// # Acknowledgement on Dataflow: what the runner committed
+//
+// A Dataflow streaming job (transforms.AckCommitted, set by `runner
+// submit --mode stream`) cannot count parts in one process: its stages may
+// run on other workers, and a worker may be replaced at any time. There the
+// runner itself is the durable store: it commits a bundle's output and the
+// residual restriction that continues the read atomically, and hands the
+// residual to a ProcessElement call only after that commit succeeded.
+//
+//   - The read's restriction (transforms.StreamRestriction) carries the
+//     checkpoint of the last unit claimed and a count of the units claimed
+//     (Seq). The read checkpoints only at unit boundaries (it refuses
+//     splits other than the self-checkpoint), so the residual names exactly
+//     the units the bundle emitted.
+//   - Receiving a restriction is the proof that its checkpoint was
+//     committed: the read acknowledges it at the source (slot, binlog
+//     position, consumer offsets) from its ack loop, without waiting on
+//     the call. Everything after it is still kept by the source.
+//   - The source's connection is kept open across calls in the worker
+//     process. A call whose restriction's Seq differs from what that
+//     connection emitted — a bundle that failed and is retried, or a read
+//     that moved to this worker — abandons the connection, without
+//     acknowledging, and reopens the source at the restriction's
+//     checkpoint; units read ahead and not claimed are dropped and read
+//     again. A connection no call has claimed from for two minutes is
+//     closed, so a worker the read left releases the slot or partitions.
+//   - Elements carry zero tokens (nothing is counted): once committed, the
+//     runner retries downstream stages until the sinks have written, and
+//     the sinks are version-guarded, so a replay is harmless.
+//   - The acknowledgement trails the read by one call (about a bundle).
+//     The last checkpoint of a drained job is not acknowledged; a job
+//     started again from the source's position re-reads that bundle.
+//
+// Why not bundle finalization, which Dataflow calls once a bundle is
+// committed: in the Go SDK v2.77, exec.Plan.Finalize replaces the plan's
+// finalizer while its DoFns keep the old one, so a plan runs the callbacks
+// of the first bundle it finalizes and never requests finalization again
+// (measured on prism: one acknowledgement, then none; the callbacks
+// registered later accumulate unrun). Acknowledging on the committed
+// restriction needs nothing from the SDK beyond the SDF contract.
 //
 // Zero tokens (batch pipelines) are ignored by every function.
 package ack
