@@ -294,6 +294,8 @@ type LiveStream struct {
 	done     chan struct{} // the ack loop ended
 	readDone chan struct{} // the reader ended
 
+	ackMu sync.Mutex // one acknowledgement at a time
+
 	mu        sync.Mutex
 	abandoned bool        // closed without acknowledging (see abandon)
 	held      *streamUnit // a unit read but not emitted (see ProcessElement)
@@ -519,6 +521,8 @@ func (ls *LiveStream) ackLoop(ctx context.Context) {
 
 // AckNow acknowledges the newest checkpoint the tracker allows, if it moved.
 func (ls *LiveStream) AckNow(ctx context.Context) error {
+	ls.ackMu.Lock()
+	defer ls.ackMu.Unlock()
 	committed := ls.spec.Ack == AckCommitted
 	var cp change.Checkpoint
 	var seq int64
