@@ -161,33 +161,7 @@ func TestStreamAcknowledgesOnlyWhatTheSinksWrote(t *testing.T) {
 	beam.ParDo0(s.Scope("SinkB"), &collectFn{}, records)
 	beam.ParDo0(s, deadFn, beam.Flatten(s, decodeDead, mapDead))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	go func() {
-		for ctx.Err() == nil {
-			if ls := transforms.Live(name); ls != nil && (ls.Acked() == change.Checkpoint(strconv.Itoa(last)) || ls.Err() != nil) {
-				ls.Stop()
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}()
-	if _, err := prism.Execute(ctx, p); err != nil {
-		t.Fatalf("pipeline: %v", err)
-	}
-	ls := transforms.Live(name)
-	if ls == nil {
-		t.Fatal("the stream was never opened")
-	}
-	if err := ls.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := ls.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := ls.Acked(); got != change.Checkpoint(strconv.Itoa(last)) {
-		t.Fatalf("acknowledged up to %q, want %d", got, last)
-	}
+	runUntilAcknowledged(t, p, name, last, nil)
 	for _, v := range violations {
 		t.Error(v)
 	}
@@ -236,8 +210,6 @@ func TestStreamCommittedResumesFromTheRestriction(t *testing.T) {
 	delete(opens, spec)
 	opensMu.Unlock()
 	defer transforms.SetIdleClose(2 * time.Minute)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	acked := func() int {
 		n := -1
 		if ls := transforms.Live(name); ls != nil {
@@ -245,7 +217,7 @@ func TestStreamCommittedResumesFromTheRestriction(t *testing.T) {
 		}
 		return n
 	}
-	go func() {
+	runUntilAcknowledged(t, p, name, last, func(ctx context.Context) {
 		for ctx.Err() == nil && acked() < 100 {
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -258,30 +230,7 @@ func TestStreamCommittedResumesFromTheRestriction(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		transforms.SetIdleClose(time.Minute)
-		for ctx.Err() == nil {
-			if ls := transforms.Live(name); ls != nil && (ls.Acked() == change.Checkpoint(spec) || ls.Err() != nil) {
-				ls.Stop()
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	if _, err := prism.Execute(ctx, p); err != nil {
-		t.Fatalf("pipeline: %v", err)
-	}
-	ls := transforms.Live(name)
-	if ls == nil {
-		t.Fatal("no stream open at the end")
-	}
-	if err := ls.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := ls.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := ls.Acked(); got != change.Checkpoint(spec) {
-		t.Fatalf("acknowledged up to %q, want %d", got, last)
-	}
+	})
 	opensMu.Lock()
 	from := opens[spec]
 	opensMu.Unlock()
@@ -308,4 +257,43 @@ func TestStreamCommittedResumesFromTheRestriction(t *testing.T) {
 		}
 	}
 	t.Logf("source opened %d times, at %v", len(from), from)
+}
+
+// runUntilAcknowledged runs the stream pipeline p on prism (after calling
+// meanwhile, if set, in its own goroutine) until the stream has
+// acknowledged the checkpoint of its last change, then stops and closes
+// it.
+func runUntilAcknowledged(t *testing.T, p *beam.Pipeline, name string, last int, meanwhile func(context.Context)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	want := change.Checkpoint(strconv.Itoa(last))
+	go func() {
+		if meanwhile != nil {
+			meanwhile(ctx)
+		}
+		for ctx.Err() == nil {
+			if ls := transforms.Live(name); ls != nil && (ls.Acked() == want || ls.Err() != nil) {
+				ls.Stop()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	if _, err := prism.Execute(ctx, p); err != nil {
+		t.Fatalf("pipeline: %v", err)
+	}
+	ls := transforms.Live(name)
+	if ls == nil {
+		t.Fatal("no stream open at the end")
+	}
+	if err := ls.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ls.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ls.Acked(); got != want {
+		t.Fatalf("acknowledged up to %q, want %q", got, want)
+	}
 }
