@@ -86,14 +86,30 @@ func commit(cfg Config, view string, runs []string) (Stats, error) {
 			ins = append(ins, base)
 		}
 	}
-	err = writeView(cfg, view, ins, base, baseFooter, &st)
-	closeInputs(ins)
-	if err != nil {
-		return st, err
+	installed := false
+	if len(ins) == 1 && ins[0].viewRun {
+		// The only input is a view run: it already is the view file and
+		// its versions sidecar.
+		closeInputs(ins)
+		if installed, err = installViewRun(cfg, view, merged[0], &st); err != nil {
+			return st, err
+		}
+		if !installed {
+			if ins, err = openRuns(merged); err != nil {
+				return st, err
+			}
+		}
+	}
+	if !installed {
+		err = writeView(cfg, view, ins, base, baseFooter, &st)
+		closeInputs(ins)
+		if err != nil {
+			return st, err
+		}
 	}
 	ok = true
 	// The view is committed; the runs are no longer needed.
-	if err := removeAll(append(temp, runs...)); err != nil {
+	if err := removeRuns(append(temp, runs...)); err != nil {
 		return st, fmt.Errorf("removing merged runs: %w", err)
 	}
 	return st, nil
@@ -115,16 +131,11 @@ func writeView(cfg Config, view string, ins []*input, base *input, bf versionsFo
 		return err
 	}
 	sw := newFrameWriter(sf, versionsMagic)
-	next := versionsPath(cfg, view) + ".next"
-	renamed, staged := false, false
 	defer func() {
 		if err != nil {
 			vf.Close()
 			os.Remove(vf.Name())
 			sw.abort()
-			if staged && !renamed {
-				os.Remove(next)
-			}
 		}
 	}()
 
@@ -159,6 +170,9 @@ func writeView(cfg Config, view string, ins []*input, base *input, bf versionsFo
 			return err
 		}
 	}
+	if err := checkViewRunInputs(ins); err != nil {
+		return err
+	}
 	if err = bw.Flush(); err == nil {
 		err = vf.Sync()
 	}
@@ -172,14 +186,26 @@ func writeView(cfg Config, view string, ins []*input, base *input, bf versionsFo
 		return err
 	}
 	st.Deleted, st.SkippedOlder, st.Bytes = int64(deleted), int64(skipped), vw.n
+	return installView(cfg, view, vf.Name(), sf.Name())
+}
 
+// installView installs a written (and synced) view file and its versions
+// sidecar: versions -> .next, view -> <view>.jsonl (the commit point),
+// .next -> versions. recoverVersions completes or undoes an installation a
+// crash interrupted. On an error before the commit point the old view
+// stays; the caller removes the temporary files.
+func installView(cfg Config, view, viewTmp, versionsTmp string) (err error) {
+	next := versionsPath(cfg, view) + ".next"
+	renamed, staged := false, false
+	defer func() {
+		if err != nil && staged && !renamed {
+			os.Remove(next)
+		}
+	}()
 	if err = hook("written"); err != nil {
 		return err
 	}
-	// Install: versions -> .next, view -> <view>.jsonl (the commit point),
-	// .next -> versions. recoverVersions completes or undoes an
-	// installation a crash interrupted.
-	if err = os.Rename(sf.Name(), next); err != nil {
+	if err = os.Rename(versionsTmp, next); err != nil {
 		return err
 	}
 	staged = true
@@ -189,7 +215,7 @@ func writeView(cfg Config, view string, ins []*input, base *input, bf versionsFo
 	if err = hook("staged"); err != nil {
 		return err
 	}
-	if err = os.Rename(vf.Name(), st.Path); err != nil {
+	if err = os.Rename(viewTmp, viewPath(cfg, view)); err != nil {
 		return err
 	}
 	renamed = true
@@ -232,11 +258,17 @@ func readVersionsFooter(path string) (versionsFooter, error) {
 	if b[0] != 0 {
 		return vf, fmt.Errorf("%s: %w", path, errTruncated)
 	}
-	vf.frames = binary.LittleEndian.Uint64(b[1:])
-	vf.rows = binary.LittleEndian.Uint64(b[9:])
-	vf.size = binary.LittleEndian.Uint64(b[17:])
-	vf.crc = binary.LittleEndian.Uint32(b[25:])
-	return vf, nil
+	return parseVersionsFooter(b[1:]), nil
+}
+
+// parseVersionsFooter decodes a versions footer (after the end marker).
+func parseVersionsFooter(b []byte) versionsFooter {
+	return versionsFooter{
+		frames: binary.LittleEndian.Uint64(b[0:]),
+		rows:   binary.LittleEndian.Uint64(b[8:]),
+		size:   binary.LittleEndian.Uint64(b[16:]),
+		crc:    binary.LittleEndian.Uint32(b[24:]),
+	}
 }
 
 // openBase opens the existing view and its versions sidecar for an upsert
@@ -276,8 +308,21 @@ func openBase(cfg Config, view string) (*input, versionsFooter, error) {
 	return &input{fr: fr, view: lr}, bf, nil
 }
 
-// checkBase verifies, once the existing view was read through, that it is
-// the file its versions sidecar was written with.
+// checkViewRunInputs verifies, once they were read through, that the lines
+// of the view runs among the inputs are the ones their frames describe.
+func checkViewRunInputs(ins []*input) error {
+	for _, in := range ins {
+		if in.viewRun {
+			if err := checkBase(in, parseVersionsFooter(in.fr.footer)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkBase verifies, once the existing view (or a view run) was read
+// through, that it is the file its versions sidecar was written with.
 func checkBase(base *input, bf versionsFooter) error {
 	lr := base.view
 	if !lr.atEOF() {

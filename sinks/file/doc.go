@@ -9,8 +9,16 @@
 //     run: a binary file in <dir>/.runs/<view>/ with a random name, holding
 //     only the winning record of each key. Flush (at the end of a bundle)
 //     returns the paths of the runs written.
+//     While records arrive in strictly increasing key order (a snapshot read
+//     in primary-key order), the writer buffers nothing: it streams them to
+//     a view run, the view lines and versions frames that a commit of those
+//     records alone would write, byte for byte (viewrun.go). The first record
+//     out of order ends the view run; the rest of the bundle is buffered.
 //  2. One [Commit] per view merges all the runs (a k-way merge over a heap,
 //     in several passes beyond 64 runs) into the view file and removes them.
+//     View runs are merged like the existing view of an upsert; a commit
+//     whose only input is one view run hard-links its two files into place
+//     (and fsyncs them) instead of copying them.
 //
 // Memory is bounded by SpillRows (and 256 MiB of buffered rows), whatever the
 // number of rows: the sort is an external merge sort.
@@ -51,6 +59,9 @@
 //     view file and the versions sidecar it installs, and the directory.
 //   - Run, versions and dead-letter run files end with an end marker and a
 //     footer counting their frames: a file truncated by a crash is refused.
+//     A view run's footer also holds its lines file's size (and CRC-32C,
+//     checked when it is merged): a lines file that does not match is
+//     refused.
 //
 // # Keys
 //

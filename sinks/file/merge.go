@@ -15,17 +15,34 @@ import (
 // buffer per input) and open files however many runs a view has.
 const maxFanIn = 64
 
-// input is one sorted input of a merge: a run, or the existing view (its
-// versions sidecar, each live key paired with the next line of the view).
+// input is one sorted input of a merge: a run, a view run (viewrun.go), or
+// the existing view (its versions sidecar, each live key paired with the
+// next line of the view).
 type input struct {
 	fr      *frameReader
 	e       entry
-	view    *lineReader // non-nil for the existing view
+	view    *lineReader // the lines of the existing view or of a view run
+	viewRun bool        // a view run (not the existing view)
 	skipped uint64      // records the run's writer already dropped (footer)
-	rows    uint64      // view lines read (existing view only)
+	rows    uint64      // lines read (existing view and view runs)
 }
 
+// openRun opens a run or a view run, told apart by their magic.
 func openRun(path string) (*input, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("file sink: %w", err)
+	}
+	var m [len(runMagic)]byte
+	_, err = io.ReadFull(f, m[:])
+	f.Close()
+	if err == nil && string(m[:]) == versionsMagic {
+		fr, err := openFrames(path, versionsMagic, versionsFooterLen)
+		if err != nil {
+			return nil, err
+		}
+		return openViewRun(fr)
+	}
 	fr, err := openFrames(path, runMagic, runFooterLen)
 	if err != nil {
 		return nil, err
@@ -33,8 +50,11 @@ func openRun(path string) (*input, error) {
 	return &input{fr: fr}, nil
 }
 
-func (in *input) cur() *entry  { return &in.e }
-func (in *input) isBase() bool { return in.view != nil }
+func (in *input) cur() *entry { return &in.e }
+
+// isBase reports whether the input is the existing view (whose records are
+// not counted as written, deleted or skipped).
+func (in *input) isBase() bool { return in.view != nil && !in.viewRun }
 
 func (in *input) next() (bool, error) {
 	ok, err := in.fr.next()
@@ -42,7 +62,7 @@ func (in *input) next() (bool, error) {
 		return false, err
 	}
 	if !ok {
-		if !in.isBase() {
+		if in.view == nil {
 			in.skipped = binary.LittleEndian.Uint64(in.fr.footer[8:])
 		}
 		return false, nil
@@ -50,7 +70,7 @@ func (in *input) next() (bool, error) {
 	if err := parseEntry(in.fr.frame, &in.e); err != nil {
 		return false, in.fr.fail(err)
 	}
-	if in.isBase() && !in.e.del {
+	if in.view != nil && !in.e.del {
 		line, err := in.view.line()
 		if err != nil {
 			return false, fmt.Errorf("file sink: %s is out of sync with %s: %w", in.view.path, in.fr.path, err)
@@ -158,6 +178,9 @@ func mergeToRun(dir string, runs []string) (string, error) {
 	err = mergeWinners(ins,
 		func(e *entry, _ *input) error { fw.writeEntry(e); return nil },
 		func(*entry, *input) { skipped++ })
+	if err == nil {
+		err = checkViewRunInputs(ins)
+	}
 	if err == nil {
 		for _, in := range ins {
 			skipped += in.skipped

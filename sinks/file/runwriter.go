@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 
 	"github.com/beamsync/beamsync/change"
@@ -47,6 +46,15 @@ type RunWriter struct {
 	valuesKey bool        // some buffered key is in values form
 	keys      [][]any     // decoded keys, for sorting when valuesKey
 	runs      []string    // runs written since the last Flush
+
+	// Records arriving in strictly increasing key order are streamed to a
+	// view run (viewrun.go) instead of being buffered; the first record
+	// out of order ends the view run, and the rest, until Flush, is
+	// buffered and sorted.
+	stream   *viewRunWriter
+	unsorted bool   // a record arrived out of order since the last Flush
+	keyBuf   []byte // the sortable key of the record being added
+	noStream bool   // tests: always buffer (the general path)
 }
 
 // bufRecord is a buffered record: the first 16 bytes of its sortable key
@@ -83,6 +91,12 @@ func (w *RunWriter) Add(r change.Record) error {
 	}
 	if !r.Delete && r.Doc == nil {
 		return ErrNoDoc
+	}
+	if !w.unsorted && !w.noStream {
+		streamed, err := w.addSorted(&r)
+		if streamed || err != nil {
+			return err
+		}
 	}
 	if cap(w.arena)-len(w.arena) < arenaSlack {
 		w.newChunk()
@@ -123,11 +137,53 @@ func (w *RunWriter) Add(r change.Record) error {
 	return nil
 }
 
+// addSorted streams r to the view run when its key follows every key
+// streamed so far. It reports false when r must be buffered instead (its
+// key is out of order, or has no sortable form); the view run is then
+// finished, and streaming stops until Flush.
+func (w *RunWriter) addSorted(r *change.Record) (bool, error) {
+	key, ok := appendSortKey(w.keyBuf[:0], r.Key)
+	w.keyBuf = key
+	if ok && w.stream != nil && w.stream.follows(key) {
+		w.stream.add(key, r)
+		return true, nil
+	}
+	if ok && w.stream == nil && len(w.ents) == 0 {
+		vr, err := createViewRun(runDir(w.cfg, w.view))
+		if err != nil {
+			return false, err
+		}
+		w.stream = vr
+		vr.add(key, r)
+		return true, nil
+	}
+	w.unsorted = true
+	return false, w.finishStream()
+}
+
+// finishStream completes the view run being streamed, if any.
+func (w *RunWriter) finishStream() error {
+	vr := w.stream
+	if vr == nil {
+		return nil
+	}
+	w.stream = nil
+	if err := vr.finish(); err != nil {
+		return err
+	}
+	w.runs = append(w.runs, vr.frames.path)
+	return nil
+}
+
 // Flush writes the buffered records as a run and returns the paths of every
 // run written since the last Flush (none when nothing was added).
 func (w *RunWriter) Flush() (runs []string, err error) {
 	if w.err != nil {
 		return nil, w.err
+	}
+	w.unsorted = false
+	if err := w.finishStream(); err != nil {
+		return nil, err
 	}
 	if len(w.ents) > 0 {
 		if err := w.spill(); err != nil {
@@ -142,14 +198,14 @@ func (w *RunWriter) Flush() (runs []string, err error) {
 // last Flush (for a bundle that failed and will be retried).
 func (w *RunWriter) Abort() error {
 	w.reset()
-	var errs []error
-	for _, p := range w.runs {
-		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-			errs = append(errs, err)
-		}
+	if w.stream != nil {
+		w.stream.abort()
+		w.stream = nil
 	}
+	w.unsorted = false
+	err := removeRuns(w.runs)
 	w.runs = nil
-	return errors.Join(errs...)
+	return err
 }
 
 func (w *RunWriter) reset() {

@@ -33,6 +33,7 @@ type tablePlan struct {
 type chunk struct {
 	plan         *tablePlan
 	lower, upper []string
+	seq          int // the chunk's place in planning order (0, 1, ...)
 }
 
 func (c chunk) shape() int {

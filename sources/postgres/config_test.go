@@ -65,7 +65,7 @@ func TestValidate(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 	d := ok.WithDefaults()
-	if d.ChunkSize != 100000 || d.Parallelism != 4 || d.BatchSize != 1024 || ok.ChunkSize != 0 {
+	if d.ChunkSize != 10000 || d.Parallelism != 4 || d.BatchSize != 1024 || ok.ChunkSize != 0 {
 		t.Errorf("WithDefaults = %+v", d)
 	}
 }

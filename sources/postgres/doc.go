@@ -27,7 +27,12 @@
 //  5. Readers stream their chunk with one query each (no cursor), decode the
 //     raw values themselves and hand batches of BatchSize rows over a
 //     bounded channel to the calling goroutine, the only one that calls
-//     emit.
+//     emit. It emits them in chunk order: batches of a later chunk wait for
+//     the earlier ones, with Parallelism to 2 × Parallelism chunks in
+//     flight, as many as keep the waiting rows under Parallelism × 16384
+//     (with chunks larger than that allows, order is given up rather than
+//     memory). A table read by index scans thus arrives sorted by primary
+//     key, and a sink that sorts by key (the file sink) can stream it.
 //
 // # Invariants
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,8 +36,9 @@ type SnapshotInfo struct {
 // Snapshot reads every table at one consistent point and calls emit with
 // batches of at most cfg.BatchSize changes of one table (op 'r'). Tables are
 // split into primary-key chunks that cfg.Parallelism reader connections read
-// concurrently; emit is called only from the calling goroutine, never
-// concurrently, and may keep the batches it is given (values must not be
+// concurrently; batches are emitted in chunk order as far as a bounded
+// buffer allows (see chunkOrder). emit is called only from the calling
+// goroutine, never concurrently, and may keep the batches it is given (values must not be
 // modified: the text and bytes of one batch share a few 32 KiB blocks, so
 // a value kept also keeps its block alive).
 //
@@ -79,7 +81,11 @@ func Snapshot(ctx context.Context, dsn string, cfg Config, tables []*change.Tabl
 		exported:    make(chan struct{}),
 		readersDone: make(chan struct{}),
 		chunks:      make(chan chunk, cfg.Parallelism),
-		batches:     make(chan change.Batch, 2*cfg.Parallelism),
+		batches:     make(chan chunkBatch, 2*cfg.Parallelism),
+		window:      make(chan struct{}, orderWindow(cfg)),
+	}
+	for range cap(r.window) {
+		r.window <- struct{}{}
 	}
 	var exporter, readers sync.WaitGroup
 	exporter.Add(1)
@@ -105,17 +111,24 @@ func Snapshot(ctx context.Context, dsn string, cfg Config, tables []*change.Tabl
 		close(r.batches)
 	}()
 
-	// Only this goroutine calls emit. After a failure the channel is
-	// drained, without emitting, until every worker has stopped.
-	for b := range r.batches {
+	// Only this goroutine calls emit, in chunk order (see chunkOrder).
+	// After a failure the channel is drained, without emitting, until
+	// every worker has stopped.
+	order := chunkOrder{pending: map[int]*pendingChunk{}, window: r.window, maxRows: orderMaxRows(cfg)}
+	deliver := func(b change.Batch) error {
+		if err := emit(b); err != nil {
+			return fmt.Errorf("snapshot: emit: %w", err)
+		}
+		info.Rows[b.Table.QualifiedName()] += int64(len(b.Changes))
+		return nil
+	}
+	for cb := range r.batches {
 		if r.failed() || ctx.Err() != nil {
 			continue
 		}
-		if err := emit(b); err != nil {
-			r.fail(fmt.Errorf("snapshot: emit: %w", err))
-			continue
+		if err := order.add(cb, deliver); err != nil {
+			r.fail(err)
 		}
-		info.Rows[b.Table.QualifiedName()] += int64(len(b.Changes))
 	}
 	info.Position, info.LSN, info.SnapshotName = r.position, r.lsn, r.name
 	info.Watermarks = r.watermarks
@@ -148,7 +161,134 @@ type run struct {
 
 	readersDone chan struct{} // closed when every reader has returned
 	chunks      chan chunk
-	batches     chan change.Batch
+	batches     chan chunkBatch
+	window      chan struct{} // a token per chunk in flight (see chunkOrder)
+}
+
+// chunkBatch is a batch of one chunk, as a reader hands it over.
+type chunkBatch struct {
+	seq   int  // the chunk's place in planning (key) order
+	last  bool // the chunk's last batch (possibly empty)
+	batch change.Batch
+}
+
+// orderWindow is the number of chunks that may be in flight at once:
+// being read, or read and waiting for an earlier chunk to be emitted. A
+// chunk holds at most ChunkSize rows (its boundaries were planned in the
+// same snapshot), so up to 1 + orderMaxRows/ChunkSize chunks never make
+// more than orderMaxRows rows wait; at least Parallelism, so that every
+// reader has a chunk, and at most twice that.
+func orderWindow(cfg Config) int {
+	return max(cfg.Parallelism, min(2*cfg.Parallelism, 1+orderMaxRows(cfg)/cfg.ChunkSize))
+}
+
+// orderMaxRows bounds the rows that wait for an earlier chunk; beyond it the
+// snapshot stops keeping chunk order (see chunkOrder).
+func orderMaxRows(cfg Config) int { return cfg.Parallelism << 14 }
+
+// chunkOrder hands the batches on in chunk order: the batches of the chunk
+// being emitted go on as they come; those of later chunks wait until every
+// earlier chunk is done. The planner takes a window token per chunk and the
+// emitter gives it back once the chunk is emitted, so that at most
+// orderWindow chunks are read ahead.
+//
+// Chunks are planned in primary-key order and a reader streams its chunk in
+// the order the server returns it (the primary-key order of an index
+// scan): a consumer that keeps its input sorted by key (the file sink)
+// then receives it sorted and need not sort it. Order is an optimisation,
+// not a guarantee: when more than maxRows rows wait (a chunk far slower than
+// the others, or chunks much larger than the default), everything waiting
+// is handed on and the rest of the snapshot goes on in arrival order, so
+// memory stays bounded whatever the configuration.
+type chunkOrder struct {
+	next      int // the chunk being emitted
+	pending   map[int]*pendingChunk
+	waiting   int // rows in pending
+	maxRows   int
+	unordered bool
+	window    chan struct{}
+}
+
+type pendingChunk struct {
+	batches []change.Batch
+	done    bool
+}
+
+// add takes the next batch a reader handed over and delivers what can go
+// on (never an empty batch).
+func (o *chunkOrder) add(cb chunkBatch, deliver func(change.Batch) error) error {
+	empty := len(cb.batch.Changes) == 0
+	if o.unordered {
+		if cb.last {
+			o.window <- struct{}{}
+		}
+		if empty {
+			return nil
+		}
+		return deliver(cb.batch)
+	}
+	if cb.seq != o.next {
+		p := o.pending[cb.seq]
+		if p == nil {
+			p = &pendingChunk{}
+			o.pending[cb.seq] = p
+		}
+		if len(cb.batch.Changes) > 0 {
+			p.batches = append(p.batches, cb.batch)
+			o.waiting += len(cb.batch.Changes)
+		}
+		p.done = cb.last
+		if o.waiting > o.maxRows {
+			return o.giveUp(deliver)
+		}
+		return nil
+	}
+	if !empty {
+		if err := deliver(cb.batch); err != nil {
+			return err
+		}
+	}
+	for done := cb.last; done; {
+		o.next++
+		o.window <- struct{}{}
+		p := o.pending[o.next]
+		if p == nil {
+			break
+		}
+		delete(o.pending, o.next)
+		for _, b := range p.batches {
+			o.waiting -= len(b.Changes)
+			if err := deliver(b); err != nil {
+				return err
+			}
+		}
+		done = p.done
+	}
+	return nil
+}
+
+// giveUp hands on every waiting batch and stops keeping chunk order.
+func (o *chunkOrder) giveUp(deliver func(change.Batch) error) error {
+	o.unordered = true
+	seqs := make([]int, 0, len(o.pending))
+	for seq := range o.pending {
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	for _, seq := range seqs {
+		p := o.pending[seq]
+		delete(o.pending, seq)
+		if p.done {
+			o.window <- struct{}{}
+		}
+		for _, b := range p.batches {
+			if err := deliver(b); err != nil {
+				return err
+			}
+		}
+	}
+	o.waiting = 0
+	return nil
 }
 
 // fail records the first error and stops everything.
@@ -245,7 +385,15 @@ func (r *run) export(ctx context.Context) error {
 	}
 	close(r.exported)
 
+	seq := 0
 	send := func(c chunk) error {
+		select {
+		case <-r.window:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		c.seq = seq
+		seq++
 		if r.cfg.onChunk != nil {
 			r.cfg.onChunk(c.plan.name, c.lower, c.upper)
 		}
@@ -352,9 +500,9 @@ func (rd *reader) readChunk(ctx context.Context, c chunk) error {
 			keyVals = make([]any, size*len(keys))
 		}
 	}
-	send := func() error {
+	send := func(last bool) error {
 		select {
-		case r.batches <- change.Batch{Table: p.table, Changes: changes}:
+		case r.batches <- chunkBatch{seq: c.seq, last: last, batch: change.Batch{Table: p.table, Changes: changes}}:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -394,7 +542,7 @@ func (rd *reader) readChunk(ctx context.Context, c chunk) error {
 			SourcePos:  r.sourcePos,
 		})
 		if len(changes) == size {
-			if err := send(); err != nil {
+			if err := send(false); err != nil {
 				return err
 			}
 			alloc()
@@ -403,8 +551,6 @@ func (rd *reader) readChunk(ctx context.Context, c chunk) error {
 	if err := rows.Err(); err != nil {
 		return queryError("reading "+c.String(), err)
 	}
-	if len(changes) > 0 {
-		return send()
-	}
-	return nil
+	// The chunk's last batch, even empty: it ends the chunk (chunkOrder).
+	return send(true)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,6 +71,16 @@ func TestSnapshotParallelCompositeKey(t *testing.T) {
 		t.Fatalf("fixture has %d rows", len(want))
 	}
 	cfg := Config{Tables: []string{"events"}, ChunkSize: 5000, Parallelism: 4, BatchSize: 1000}
+	var bounds [][]int64 // the upper bound of every chunk but the last
+	cfg.onChunk = func(_ string, _, upper []string) {
+		if upper != nil {
+			b := make([]int64, len(upper))
+			for i, v := range upper {
+				b[i], _ = strconv.ParseInt(v, 10, 64)
+			}
+			bounds = append(bounds, b)
+		}
+	}
 	tables, info, got := describeAndSnapshot(t, dsn, cfg)
 	if tables[0].EstimatedRows < 150000 {
 		t.Errorf("EstimatedRows = %d after ANALYZE", tables[0].EstimatedRows)
@@ -89,6 +101,14 @@ func TestSnapshotParallelCompositeKey(t *testing.T) {
 	}
 	if len(seen) != len(want) {
 		t.Fatalf("emitted %d distinct keys, table has %d", len(seen), len(want))
+	}
+	// Chunks are emitted in planning (key) order: the rows of a chunk
+	// come after every row of the chunks before it.
+	rows := got.rows("public.events")
+	for i := 1; i < len(rows); i++ {
+		if ci, cj := chunkOf(bounds, rows[i-1].Key), chunkOf(bounds, rows[i].Key); ci > cj {
+			t.Fatalf("row %v of chunk %d emitted after row %v of chunk %d", rows[i].Key, cj, rows[i-1].Key, ci)
+		}
 	}
 	if wantChunks := len(want)/5000 + 1; got.chunks["public.events"] != wantChunks {
 		t.Errorf("planned %d chunks, want %d", got.chunks["public.events"], wantChunks)
@@ -515,4 +535,17 @@ func TestSnapshotHoldsLocks(t *testing.T) {
 	if _, err := Snapshot(ctx, dsn, cfg, append(tables, tables[0]), func(change.Batch) error { return nil }); err == nil || !strings.Contains(err.Error(), "listed twice") {
 		t.Errorf("duplicate table: %v", err)
 	}
+}
+
+// chunkOf returns the index of the chunk holding an integer key, given the
+// chunks' upper bounds.
+func chunkOf(bounds [][]int64, key []any) int {
+	return sort.Search(len(bounds), func(i int) bool {
+		for j, b := range bounds[i] {
+			if k := key[j].(int64); k != b {
+				return k < b
+			}
+		}
+		return true // key == bound: the chunk (lower, upper] holds it
+	})
 }
