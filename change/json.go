@@ -149,6 +149,14 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs escaping (plain ASCII,
+		// no control character, quote or backslash).
+		for i+8 <= len(s) && plainASCII8(s[i:i+8]) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -233,4 +241,21 @@ func isJSONNumber(s string) bool {
 		}
 	}
 	return i == len(s)
+}
+
+// plainASCII8 reports whether the 8 bytes of s are ASCII that a JSON string
+// takes as it is: none is >= 0x80, a control character, '"' or '\\'.
+func plainASCII8(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	if w&highs != 0 {
+		return false
+	}
+	// With every byte below 0x80: a byte below n sets its high bit in
+	// (w - n*ones) &^ w, and a zero byte in (x - ones) &^ x.
+	less20 := (w - 0x20*ones) &^ w
+	quote := (w ^ '"'*ones - ones) &^ (w ^ '"'*ones)
+	backslash := (w ^ '\\'*ones - ones) &^ (w ^ '\\'*ones)
+	return (less20|quote|backslash)&highs == 0
 }

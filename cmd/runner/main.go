@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -38,7 +39,16 @@ var commands = []command{
 	{"verify", "reconcile each view with its source and name the keys that differ", verifyCmd},
 }
 
+// gcPercent is the runner's GOGC unless the environment sets one: rows
+// stream through in bounded batches, so a heap allowed to grow to three
+// times the live data (instead of two) costs some tens of MiB and saves
+// about a tenth of the CPU of a snapshot (make bench).
+const gcPercent = 200
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -1,7 +1,6 @@
 package file
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -31,8 +30,7 @@ const viewRunLines = ".jsonl"
 type viewRunWriter struct {
 	frames  *frameWriter
 	lf      *os.File
-	lines   *bufio.Writer
-	crc     *crcWriter
+	lines   *asyncWriter
 	rows    uint64
 	lastKey []byte
 }
@@ -47,8 +45,7 @@ func createViewRun(dir string) (*viewRunWriter, error) {
 		fw.abort()
 		return nil, fmt.Errorf("file sink: %w", err)
 	}
-	c := &crcWriter{w: lf}
-	return &viewRunWriter{frames: fw, lf: lf, crc: c, lines: bufio.NewWriterSize(c, 4*ioBufSize)}, nil
+	return &viewRunWriter{frames: fw, lf: lf, lines: newAsyncWriter(lf)}, nil
 }
 
 // follows reports whether a record of sortable key key may be appended:
@@ -72,7 +69,7 @@ func (v *viewRunWriter) add(key []byte, r *change.Record) {
 // finish completes both files (not synced: a run is a scratch file until a
 // commit installs it).
 func (v *viewRunWriter) finish() error {
-	err := v.lines.Flush()
+	size, crc, err := v.lines.close()
 	if cerr := v.lf.Close(); err == nil {
 		err = cerr
 	}
@@ -81,7 +78,7 @@ func (v *viewRunWriter) finish() error {
 		os.Remove(v.lf.Name())
 		return fmt.Errorf("file sink: writing %s: %w", v.lf.Name(), err)
 	}
-	if err := v.frames.finishVersions(v.rows, v.crc.n, v.crc.crc); err != nil {
+	if err := v.frames.finishVersions(v.rows, size, crc); err != nil {
 		os.Remove(v.frames.path)
 		os.Remove(v.lf.Name())
 		return err
@@ -90,6 +87,7 @@ func (v *viewRunWriter) finish() error {
 }
 
 func (v *viewRunWriter) abort() {
+	v.lines.close()
 	v.frames.abort()
 	v.lf.Close()
 	os.Remove(v.lf.Name())
