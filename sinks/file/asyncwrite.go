@@ -1,6 +1,9 @@
 package file
 
-import "os"
+import (
+	"os"
+	"sync"
+)
 
 // asyncWriter appends to a file from its own goroutine: the caller fills
 // one buffer while the last is checksummed and written, so rendering and
@@ -26,9 +29,9 @@ func newAsyncWriter(f *os.File) *asyncWriter {
 	// Three buffers: the one being filled, one queued, one being written;
 	// free can take all of them back.
 	a := &asyncWriter{f: f, crc: crcWriter{w: f}, full: make(chan []byte, 1), free: make(chan []byte, 3), done: make(chan struct{})}
-	a.buf = make([]byte, 0, asyncBufSize)
+	a.buf = getAsyncBuf()
 	for range 2 {
-		a.free <- make([]byte, 0, asyncBufSize)
+		a.free <- getAsyncBuf()
 	}
 	go a.loop()
 	return a
@@ -72,5 +75,25 @@ func (a *asyncWriter) close() (int64, uint32, error) {
 	}
 	close(a.full)
 	<-a.done
+	for range len(a.free) {
+		putAsyncBuf(<-a.free)
+	}
 	return a.crc.n, a.crc.crc, a.err
+}
+
+// asyncBufs recycles the writers' buffers (a megabyte each, zeroed when
+// new): a run per bundle would otherwise allocate three.
+var asyncBufs sync.Pool
+
+func getAsyncBuf() []byte {
+	if b, ok := asyncBufs.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, asyncBufSize)
+}
+
+func putAsyncBuf(b []byte) {
+	if cap(b) == asyncBufSize {
+		asyncBufs.Put(&b)
+	}
 }

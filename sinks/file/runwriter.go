@@ -54,7 +54,7 @@ type RunWriter struct {
 	stream   *viewRunWriter
 	unsorted bool   // a record arrived out of order since the last Flush
 	keyBuf   []byte // the sortable key of the record being added
-	noStream bool   // tests: always buffer (the general path)
+	noStream bool   // always buffer and sort (the stream sink; tests)
 }
 
 // bufRecord is a buffered record: the first 16 bytes of its sortable key

@@ -76,6 +76,9 @@ func (f *streamWriteFn) ProcessElement(rb change.RecordBatch, emit func(change.D
 	w := f.writers[rb.View]
 	if w == nil {
 		w = NewRunWriter(f.Config, rb.View)
+		// A stream's upsert merges every run with the view, so a view
+		// run (viewrun.go) would save no copy, only add files per bundle.
+		w.noStream = true
 		f.writers[rb.View] = w
 	}
 	for i := range rb.Records {

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,9 +47,22 @@ func main() {
 	rate := flag.Int("rate", 5000, "changes/s of the latency phase")
 	seconds := flag.Int("seconds", 10, "length of the latency phase")
 	work := flag.String("work", "out/bench-cdc", "work directory")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole benchmark to `FILE`")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*dsn, *work, *updates, *txn, *rate, *seconds); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
