@@ -46,6 +46,7 @@ func main() {
 	txn := flag.Int("txn", 100, "updates per transaction")
 	rate := flag.Int("rate", 5000, "changes/s of the latency phase")
 	seconds := flag.Int("seconds", 10, "length of the latency phase")
+	repeat := flag.Int("repeat", 3, "trials of each consumer, interleaved; the medians are reported")
 	work := flag.String("work", "out/bench-cdc", "work directory")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole benchmark to `FILE`")
 	flag.Parse()
@@ -60,7 +61,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*dsn, *work, *updates, *txn, *rate, *seconds); err != nil {
+	if err := run(*dsn, *work, *updates, *txn, *rate, *seconds, max(1, *repeat)); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -77,7 +78,7 @@ type result struct {
 	overhead time.Duration
 }
 
-func run(adminDSN, work string, updates, txn, rate, seconds int) error {
+func run(adminDSN, work string, updates, txn, rate, seconds, repeat int) error {
 	ctx := context.Background()
 	dsn, drop, err := makeDB(ctx, adminDSN)
 	if err != nil {
@@ -93,26 +94,52 @@ func run(adminDSN, work string, updates, txn, rate, seconds int) error {
 	}
 	defer w.close()
 
-	base, err := runBaseline(ctx, dsn, work, w, updates, rate, seconds)
-	if err != nil {
-		return fmt.Errorf("baseline: %w", err)
-	}
-	beam, err := runBeamsync(ctx, dsn, work, w, updates, rate, seconds)
-	if err != nil {
-		return fmt.Errorf("beamsync: %w", err)
+	// The consumers take turns, so that both see the machine in the same
+	// moods; each line reports the medians of its trials.
+	var bases, beams []result
+	for range repeat {
+		base, err := runBaseline(ctx, dsn, work, w, updates, rate, seconds)
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		bases = append(bases, base)
+		beam, err := runBeamsync(ctx, dsn, work, w, updates, rate, seconds)
+		if err != nil {
+			return fmt.Errorf("beamsync: %w", err)
+		}
+		beams = append(beams, beam)
 	}
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "PostgreSQL CDC, %d updates in transactions of %d\tdrain changes/s\tvs baseline\tp50 @%d/s\tp99 @%d/s\t\n", updates, txn, rate, rate)
-	for _, r := range []result{base, beam} {
-		p50, p99 := pct(r.lat, 50), pct(r.lat, 99)
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2fx\t%.1f ms\t%.1f ms\t\n", r.name, float64(r.changes)/r.drain.Seconds(),
-			(float64(r.changes)/r.drain.Seconds())/(float64(base.changes)/base.drain.Seconds()), ms(p50), ms(p99))
+	fmt.Fprintf(tw, "PostgreSQL CDC, %d updates in transactions of %d, median of %d\tdrain changes/s\tvs baseline\tp50 @%d/s\tp99 @%d/s\t\n", updates, txn, repeat, rate, rate)
+	baseRate := median(bases, result.rate)
+	for _, rs := range [][]result{bases, beams} {
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2fx\t%.1f ms\t%.1f ms\t\n", rs[0].name, median(rs, result.rate), median(rs, result.rate)/baseRate,
+			median(rs, func(r result) float64 { return ms(pct(r.lat, 50)) }), median(rs, func(r result) float64 { return ms(pct(r.lat, 99)) }))
 	}
 	tw.Flush()
+	for i := range bases {
+		fmt.Printf("trial %d: drain (a) %.0f, (b) %.0f changes/s (%.2fx)\n", i+1, bases[i].rate(), beams[i].rate(), beams[i].rate()/bases[i].rate())
+	}
 	fmt.Printf("(drain rates count from the stream's start: START_REPLICATION for (a), the source opening its stream inside the pipeline for (b);\n"+
-		" (b)'s pipeline took a further %.1f s to build and start on prism before that)\n", beam.overhead.Seconds())
+		" (b)'s pipeline took a further %.1f s to build and start on prism before that)\n", median(beams, func(r result) float64 { return r.overhead.Seconds() }))
 	return nil
+}
+
+func (r result) rate() float64 { return float64(r.changes) / r.drain.Seconds() }
+
+// median returns the median of f over rs (the mean of the middle two for an
+// even count).
+func median(rs []result, f func(result) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -353,7 +380,9 @@ func runBaseline(ctx context.Context, dsn, work string, w *writer, updates, rate
 		return r, err
 	}
 	defer conn.Close(context.Background())
-	if _, err := pglogrepl.CreateReplicationSlot(ctx, conn, "bench_base", "pgoutput", pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication}); err != nil {
+	// Temporary: the slot goes with the connection, and the next trial
+	// creates it again at the WAL's end.
+	if _, err := pglogrepl.CreateReplicationSlot(ctx, conn, "bench_base", "pgoutput", pglogrepl.CreateReplicationSlotOptions{Temporary: true, Mode: pglogrepl.LogicalReplication}); err != nil {
 		return r, err
 	}
 	if err := os.MkdirAll(work, 0o755); err != nil {
@@ -503,8 +532,25 @@ state_dir: state
 		return r, err
 	}
 
-	// A first run takes the snapshot (the view starts full), then stops.
-	if err := streamUntil(plan, func(ls *transforms.LiveStream) bool { return ls.Acked() != "" }); err != nil {
+	// The first trial takes the snapshot (the view starts full), then
+	// stops. A later trial starts, like the first, at the end of the WAL
+	// (the slot would otherwise hold the changes of the trials between):
+	// a new slot, no snapshot, stopped once it acknowledged a keepalive.
+	cp, err := pipelines.LoadCheckpoint(j)
+	if err != nil {
+		return r, err
+	}
+	snapshot := pipelines.SnapshotInitial
+	if cp != nil {
+		if err := dropSlot(ctx, dsn, "bench_beamsync"); err != nil {
+			return r, err
+		}
+		if err := os.Remove(j.CheckpointFile()); err != nil {
+			return r, err
+		}
+		snapshot = pipelines.SnapshotNever
+	}
+	if err := streamUntil(plan, snapshot, func(ls *transforms.LiveStream) bool { return ls.Acked() != "" }); err != nil {
 		return r, err
 	}
 
@@ -564,7 +610,7 @@ func watchAcks(ctx context.Context, ls *transforms.LiveStream, p *progress) {
 }
 
 // streamUntil runs the stream until cond holds, then stops it.
-func streamUntil(plan *pipelines.Plan, cond func(*transforms.LiveStream) bool) error {
+func streamUntil(plan *pipelines.Plan, snapshot string, cond func(*transforms.LiveStream) bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -576,6 +622,22 @@ func streamUntil(plan *pipelines.Plan, cond func(*transforms.LiveStream) bool) e
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()
-	_, err := pipelines.RunStream(ctx, plan, pipelines.StreamOptions{})
+	_, err := pipelines.RunStream(ctx, plan, pipelines.StreamOptions{Snapshot: snapshot})
 	return err
+}
+
+// dropSlot drops a replication slot, waiting (up to 30 s) for the
+// connection of a stream that just closed to let go of it.
+func dropSlot(ctx context.Context, dsn, slot string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, err := conn.Exec(ctx, "SELECT pg_catalog.pg_drop_replication_slot($1)", slot)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+	}
 }
