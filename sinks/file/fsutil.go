@@ -50,13 +50,16 @@ func createUnique(dir, prefix, suffix string) (*os.File, error) {
 }
 
 // syncDir fsyncs a directory so that renames and creations in it are durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func syncDir(dir string) error { return syncOpened(dir, os.O_RDONLY) }
+
+// syncOpened opens path with flag, fsyncs it and closes it.
+func syncOpened(path string, flag int) error {
+	f, err := os.OpenFile(path, flag, 0)
 	if err != nil {
 		return err
 	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err

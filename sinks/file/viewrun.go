@@ -182,17 +182,8 @@ func sameFile(a, b string) (bool, error) {
 	return os.SameFile(fa, fb), nil
 }
 
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+// syncFile fsyncs a file written (and closed) earlier.
+func syncFile(path string) error { return syncOpened(path, os.O_RDWR) }
 
 // installViewRun commits a single view run as the view (no other input:
 // replace mode, or upsert of a view that does not exist yet). It reports
