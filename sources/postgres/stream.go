@@ -223,6 +223,7 @@ type pgStream struct {
 	serverEnd  pglogrepl.LSN
 	lastStatus time.Time
 	sentAcked  pglogrepl.LSN
+	deadline   time.Time // the replication socket's read deadline (zero: expired)
 }
 
 type streamItem struct {
@@ -555,15 +556,16 @@ func (st *pgStream) loop() error {
 		if err := st.maybeSendStatus(); err != nil {
 			return err
 		}
-		wait := 250 * time.Millisecond
-		if st.pending != nil {
-			wait = 10 * time.Millisecond
+		if err := st.setReadDeadline(); err != nil {
+			return err
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		msg, err := st.repl.ReceiveMessage(ctx)
-		cancel()
+		// No context: a context with a deadline costs a watcher goroutine
+		// and a timer per message; the socket's read deadline bounds the
+		// wait instead (a timeout leaves a partly read message buffered).
+		msg, err := st.repl.ReceiveMessage(context.Background())
 		if err != nil {
 			if pgconn.Timeout(err) {
+				st.deadline = time.Time{}
 				continue
 			}
 			return fmt.Errorf("postgres stream: receiving from slot %s: %w", st.cfg.Slot, err)
@@ -579,6 +581,35 @@ func (st *pgStream) loop() error {
 			return fmt.Errorf("postgres stream: the server ended replication from slot %s", st.cfg.Slot)
 		}
 	}
+}
+
+// Longest wait for a message: with nothing pending (the loop then reports
+// status and checks for a stop), and with a progress that Next has not
+// taken yet (the loop offers it again).
+const (
+	idleReadWait    = 250 * time.Millisecond
+	pendingReadWait = 10 * time.Millisecond
+)
+
+// setReadDeadline bounds the next read: idleReadWait from the last
+// deadline's expiry, or pendingReadWait while a progress waits for Next. It
+// moves the socket's deadline only when the wait must end sooner than it
+// does, so a busy stream sets it about once per wait, not per message.
+func (st *pgStream) setReadDeadline() error {
+	wait := idleReadWait
+	if st.pending != nil {
+		wait = pendingReadWait
+	}
+	now := time.Now()
+	want := now.Add(wait)
+	if !st.deadline.IsZero() && st.deadline.After(now) && !st.deadline.After(want) {
+		return nil
+	}
+	if err := st.repl.Conn().SetReadDeadline(want); err != nil {
+		return fmt.Errorf("postgres stream: slot %s: %w", st.cfg.Slot, err)
+	}
+	st.deadline = want
+	return nil
 }
 
 // flush hands the pending progress to Next: at once when there is room,

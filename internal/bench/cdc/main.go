@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -348,6 +349,9 @@ func measure(ctx context.Context, w *writer, p *progress, updates, rate, seconds
 	if err != nil {
 		return 0, nil, err
 	}
+	// No writeback left from an earlier trial (or benchmark) competes
+	// with this one for the disk.
+	syscall.Sync()
 	opened, err := start()
 	if err != nil {
 		return 0, nil, err

@@ -87,6 +87,10 @@ func run(adminDSN, runner, work string, n, repeat int) error {
 		c := exec.Command(cmd, args...)
 		c.Env = append(os.Environ(), "BENCH_DSN="+dsn)
 		c.Stderr = os.Stderr
+		// Each run starts with no dirty pages of the one before it: the
+		// kernel's writeback of a finished run's output would otherwise
+		// compete with the next run for the disk.
+		syscall.Sync()
 		start := time.Now()
 		out, err := c.Output()
 		el := time.Since(start)
