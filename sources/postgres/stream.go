@@ -223,7 +223,7 @@ type pgStream struct {
 	serverEnd  pglogrepl.LSN
 	lastStatus time.Time
 	sentAcked  pglogrepl.LSN
-	deadline   time.Time // the replication socket's read deadline (zero: expired)
+	deadline   time.Time // the replication socket's read deadline
 }
 
 type streamItem struct {
@@ -565,7 +565,6 @@ func (st *pgStream) loop() error {
 		msg, err := st.repl.ReceiveMessage(context.Background())
 		if err != nil {
 			if pgconn.Timeout(err) {
-				st.deadline = time.Time{}
 				continue
 			}
 			return fmt.Errorf("postgres stream: receiving from slot %s: %w", st.cfg.Slot, err)
@@ -591,10 +590,10 @@ const (
 	pendingReadWait = 10 * time.Millisecond
 )
 
-// setReadDeadline bounds the next read: idleReadWait from the last
-// deadline's expiry, or pendingReadWait while a progress waits for Next. It
-// moves the socket's deadline only when the wait must end sooner than it
-// does, so a busy stream sets it about once per wait, not per message.
+// setReadDeadline bounds the next read to idleReadWait from now, or
+// pendingReadWait while a progress waits for Next. It keeps a deadline
+// still ahead that ends no later than that, so a busy stream moves the
+// socket's deadline about once per wait, not per message.
 func (st *pgStream) setReadDeadline() error {
 	wait := idleReadWait
 	if st.pending != nil {
@@ -602,7 +601,7 @@ func (st *pgStream) setReadDeadline() error {
 	}
 	now := time.Now()
 	want := now.Add(wait)
-	if !st.deadline.IsZero() && st.deadline.After(now) && !st.deadline.After(want) {
+	if st.deadline.After(now) && !st.deadline.After(want) {
 		return nil
 	}
 	if err := st.repl.Conn().SetReadDeadline(want); err != nil {
