@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -172,6 +173,23 @@ func FuzzAppendJSONOfJSONMatchesEncodingJSON(f *testing.F) {
 			}
 		} else if !utf8.Valid(got) {
 			t.Fatalf("AppendJSON(JSON(%q)) = %q is not valid UTF-8", s, got)
+		}
+	})
+}
+
+// FuzzValidJSONMatchesEncodingJSON: ValidJSON accepts exactly what
+// encoding/json.Valid accepts.
+func FuzzValidJSONMatchesEncodingJSON(f *testing.F) {
+	for _, s := range []string{`{"a": [1, 2.5e3, {"b": null}], "c": "x\u00e9\n"}`, ` [ ] `, `"\ud83d"`, `{"a":1,}`, `01`, `-`, `-0.0e+1`, `1.`, `.5`,
+		`"\x01"`, "\"\xff\"", "\"\xed\xa0\x80\"", `[1 2]`, `{"a" 1}`, `tru`, `true `, "\t{ }\n", `{"a":1}}`, `""`, `"\u12G4"`, `"\/"`, `"\q"`, ``, ` `} {
+		f.Add(s)
+	}
+	for _, n := range []int{maxJSONDepth, maxJSONDepth + 1} {
+		f.Add(strings.Repeat("[", n) + strings.Repeat("]", n))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ValidJSON([]byte(s)), json.Valid([]byte(s)); got != want {
+			t.Fatalf("ValidJSON(%q) = %v, encoding/json.Valid says %v", s, got, want)
 		}
 	})
 }

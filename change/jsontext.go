@@ -24,9 +24,41 @@ func appendCompactJSON(b []byte, x []byte) (out []byte, ok bool) {
 const maxJSONDepth = 10000
 
 type compactor struct {
-	in  []byte
-	i   int
-	out []byte
+	in      []byte
+	i       int
+	out     []byte
+	discard bool // check only: out stays as it is
+}
+
+// ValidJSON reports whether x is one valid JSON value (invalid UTF-8 inside
+// strings is accepted, as encoding/json.Valid accepts it), in a single pass
+// that allocates nothing.
+func ValidJSON(x []byte) bool {
+	c := compactor{in: x, discard: true}
+	c.space()
+	if !c.value(0) {
+		return false
+	}
+	c.space()
+	return c.i == len(c.in)
+}
+
+func (c *compactor) put(ch byte) {
+	if !c.discard {
+		c.out = append(c.out, ch)
+	}
+}
+
+func (c *compactor) putString(str string) {
+	if !c.discard {
+		c.out = append(c.out, str...)
+	}
+}
+
+func (c *compactor) puts(b []byte) {
+	if !c.discard {
+		c.out = append(c.out, b...)
+	}
 }
 
 func (c *compactor) space() {
@@ -41,7 +73,7 @@ func (c *compactor) space() {
 }
 
 func (c *compactor) value(depth int) bool {
-	if c.i >= len(c.in) || depth > maxJSONDepth {
+	if c.i >= len(c.in) || depth >= maxJSONDepth {
 		return false
 	}
 	switch ch := c.in[c.i]; {
@@ -67,17 +99,17 @@ func (c *compactor) literal(lit string) bool {
 	if len(c.in)-c.i < len(lit) || string(c.in[c.i:c.i+len(lit)]) != lit {
 		return false
 	}
-	c.out = append(c.out, lit...)
+	c.putString(lit)
 	c.i += len(lit)
 	return true
 }
 
 func (c *compactor) object(depth int) bool {
-	c.out = append(c.out, '{')
+	c.put('{')
 	c.i++
 	c.space()
 	if c.i < len(c.in) && c.in[c.i] == '}' {
-		c.out = append(c.out, '}')
+		c.put('}')
 		c.i++
 		return true
 	}
@@ -90,7 +122,7 @@ func (c *compactor) object(depth int) bool {
 		if c.i >= len(c.in) || c.in[c.i] != ':' {
 			return false
 		}
-		c.out = append(c.out, ':')
+		c.put(':')
 		c.i++
 		c.space()
 		if !c.value(depth + 1) {
@@ -102,10 +134,10 @@ func (c *compactor) object(depth int) bool {
 		}
 		switch c.in[c.i] {
 		case ',':
-			c.out = append(c.out, ',')
+			c.put(',')
 			c.i++
 		case '}':
-			c.out = append(c.out, '}')
+			c.put('}')
 			c.i++
 			return true
 		default:
@@ -115,11 +147,11 @@ func (c *compactor) object(depth int) bool {
 }
 
 func (c *compactor) array(depth int) bool {
-	c.out = append(c.out, '[')
+	c.put('[')
 	c.i++
 	c.space()
 	if c.i < len(c.in) && c.in[c.i] == ']' {
-		c.out = append(c.out, ']')
+		c.put(']')
 		c.i++
 		return true
 	}
@@ -134,10 +166,10 @@ func (c *compactor) array(depth int) bool {
 		}
 		switch c.in[c.i] {
 		case ',':
-			c.out = append(c.out, ',')
+			c.put(',')
 			c.i++
 		case ']':
-			c.out = append(c.out, ']')
+			c.put(']')
 			c.i++
 			return true
 		default:
@@ -156,7 +188,7 @@ func (c *compactor) string() bool {
 		switch {
 		case ch == '"':
 			c.i++
-			c.out = append(c.out, c.in[start:c.i]...)
+			c.puts(c.in[start:c.i])
 			return true
 		case ch == '\\':
 			if c.i+1 >= len(c.in) {
@@ -182,8 +214,8 @@ func (c *compactor) string() bool {
 				c.i += n
 				continue
 			}
-			c.out = append(c.out, c.in[start:c.i]...)
-			c.out = append(c.out, `\ufffd`...)
+			c.puts(c.in[start:c.i])
+			c.putString(`\ufffd`)
 			c.i++
 			start = c.i
 		}
@@ -204,7 +236,7 @@ func (c *compactor) number() bool {
 	if !isJSONNumber(string(c.in[start:c.i])) {
 		return false
 	}
-	c.out = append(c.out, c.in[start:c.i]...)
+	c.puts(c.in[start:c.i])
 	return true
 }
 

@@ -157,7 +157,7 @@ func jsonGet(args ...any) (any, error) {
 	default:
 		return walkValue(x, steps), nil
 	}
-	if !json.Valid(raw) {
+	if !change.ValidJSON(raw) {
 		return nil, fmt.Errorf("json_get: invalid JSON")
 	}
 	for _, st := range steps {
@@ -230,7 +230,7 @@ func walkValue(v any, steps []pathStep) any {
 			}
 			v, _ = x.Get(st.key)
 		case change.JSON:
-			if !json.Valid(x) {
+			if !change.ValidJSON(x) {
 				return nil
 			}
 			r := stepRaw(x, st)
@@ -269,7 +269,7 @@ func jsonParse(args ...any) (any, error) {
 		return nil, fmt.Errorf("json_parse: argument must be text, got %s", typeName(args[0]))
 	}
 	raw = bytes.TrimSpace(raw)
-	if !json.Valid(raw) {
+	if !change.ValidJSON(raw) {
 		return nil, fmt.Errorf("json_parse: invalid JSON text")
 	}
 	return change.JSON(raw), nil

@@ -230,7 +230,18 @@ func dateOf(args ...any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return change.Date(t.In(z).Format(time.DateOnly)), nil
+	return change.Date(formatDate(t.In(z))), nil
+}
+
+// formatDate is t.Format(time.DateOnly) without the layout interpreter.
+func formatDate(t time.Time) string {
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format(time.DateOnly)
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + int(m)/10), byte('0' + int(m)%10), '-', byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
 }
 
 var units = []string{"microsecond", "millisecond", "second", "minute", "hour", "day", "week", "month", "quarter", "year"}

@@ -76,69 +76,69 @@ func (d *decoder) decode(b []byte, a *arena) (any, error) {
 		if len(b) != 2 {
 			return nil, errBadLength
 		}
-		return int64(int16(binary.BigEndian.Uint16(b))), nil
+		return a.boxInt64(int64(int16(binary.BigEndian.Uint16(b)))), nil
 	case opInt4:
 		if len(b) != 4 {
 			return nil, errBadLength
 		}
-		return int64(int32(binary.BigEndian.Uint32(b))), nil
+		return a.boxInt64(int64(int32(binary.BigEndian.Uint32(b)))), nil
 	case opInt8:
 		if len(b) != 8 {
 			return nil, errBadLength
 		}
-		return int64(binary.BigEndian.Uint64(b)), nil
+		return a.boxInt64(int64(binary.BigEndian.Uint64(b))), nil
 	case opOID:
 		if len(b) != 4 {
 			return nil, errBadLength
 		}
-		return int64(binary.BigEndian.Uint32(b)), nil
+		return a.boxInt64(int64(binary.BigEndian.Uint32(b))), nil
 	case opFloat4:
 		if len(b) != 4 {
 			return nil, errBadLength
 		}
-		return float4To64(math.Float32frombits(binary.BigEndian.Uint32(b))), nil
+		return a.boxFloat64(float4To64(math.Float32frombits(binary.BigEndian.Uint32(b)))), nil
 	case opFloat8:
 		if len(b) != 8 {
 			return nil, errBadLength
 		}
-		return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
+		return a.boxFloat64(math.Float64frombits(binary.BigEndian.Uint64(b))), nil
 	case opBool:
 		if len(b) != 1 {
 			return nil, errBadLength
 		}
 		return b[0] != 0, nil
 	case opBytes:
-		return a.bytes(b), nil
+		return a.boxBytes(typeBytes, a.bytes(b)), nil
 	case opTimestamp:
 		if len(b) != 8 {
 			return nil, errBadLength
 		}
-		return timestampFromMicros(int64(binary.BigEndian.Uint64(b))), nil
+		return a.boxTime(timestampFromMicros(int64(binary.BigEndian.Uint64(b)))), nil
 	case opDate:
 		if len(b) != 4 {
 			return nil, errBadLength
 		}
-		return dateFromDays(int32(binary.BigEndian.Uint32(b))), nil
+		return a.boxString(typeDate, string(dateFromDays(int32(binary.BigEndian.Uint32(b))))), nil
 	case opUUID:
 		if len(b) != 16 {
 			return nil, errBadLength
 		}
-		return formatUUID(b), nil
+		return a.boxString(typeString, formatUUID(b)), nil
 	case opString:
-		return a.string(b), nil
+		return a.boxString(typeString, a.string(b)), nil
 	case opJSON:
-		return change.JSON(a.bytes(b)), nil
+		return a.boxBytes(typeJSON, a.bytes(b)), nil
 	case opJSONBBinary:
 		if len(b) < 1 || b[0] != 1 {
 			return nil, errors.New("unknown jsonb binary version")
 		}
-		return change.JSON(a.bytes(b[1:])), nil
+		return a.boxBytes(typeJSON, a.bytes(b[1:])), nil
 	case opNumeric:
-		return change.Decimal(a.string(b)), nil
+		return a.boxString(typeDecimal, a.string(b)), nil
 	case opInterval:
-		return change.Interval(a.string(b)), nil
+		return a.boxString(typeInterval, a.string(b)), nil
 	case opTime:
-		return change.TimeOfDay(a.string(b)), nil
+		return a.boxString(typeTimeOfDay, a.string(b)), nil
 	case opTimeTZ:
 		return timeTZ(b), nil
 	case opArrayBinary:
@@ -458,6 +458,7 @@ func (p *textArrayParser) unquoted() (any, error) {
 // alive keeps its block (arenaBlock bytes) alive.
 type arena struct {
 	buf []byte
+	box boxes
 }
 
 const arenaBlock = 32 << 10

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/beamsync/beamsync/change"
 )
 
 // Logical replication (pgoutput) sends every value in its text form, in the
@@ -68,19 +66,19 @@ func (d *decoder) decodeText(b []byte, a *arena) (v any, ok bool, err error) {
 		if err != nil {
 			return nil, true, fmt.Errorf("integer %q: %w", b, err)
 		}
-		return n, true, nil
+		return a.boxInt64(n), true, nil
 	case opFloat4Text:
 		f, err := strconv.ParseFloat(string(b), 32)
 		if err != nil {
 			return nil, true, fmt.Errorf("float4 %q: %w", b, err)
 		}
-		return float4To64(float32(f)), true, nil
+		return a.boxFloat64(float4To64(float32(f))), true, nil
 	case opFloat8Text:
 		f, err := strconv.ParseFloat(string(b), 64)
 		if err != nil {
 			return nil, true, fmt.Errorf("float8 %q: %w", b, err)
 		}
-		return f, true, nil
+		return a.boxFloat64(f), true, nil
 	case opBoolText:
 		switch string(b) {
 		case "t":
@@ -100,9 +98,12 @@ func (d *decoder) decodeText(b []byte, a *arena) (v any, ok bool, err error) {
 		return out, true, nil
 	case opTimestampText:
 		t, err := parseTimestampText(b)
-		return t, true, err
+		if err != nil {
+			return nil, true, err
+		}
+		return a.boxTime(t), true, nil
 	case opDateText:
-		return change.Date(a.string(b)), true, nil
+		return a.boxString(typeDate, a.string(b)), true, nil
 	}
 	return nil, false, nil
 }
