@@ -41,7 +41,7 @@ func AppendJSON(b []byte, v any) []byte {
 		return appendString(b, string(x)) // NaN, Infinity
 	case time.Time:
 		b = append(b, '"')
-		b = x.UTC().AppendFormat(b, time.RFC3339Nano)
+		b = appendTimeUTC(b, x)
 		return append(b, '"')
 	case Date:
 		return appendString(b, string(x))
@@ -110,6 +110,56 @@ func AppendJSON(b []byte, v any) []byte {
 		return appendFloat(b, float64(x))
 	}
 	return appendString(b, fmtAny(v))
+}
+
+// appendTimeUTC appends t in UTC as time.RFC3339Nano formats it, without
+// the layout interpreter for the years 0000-9999.
+func appendTimeUTC(b []byte, t time.Time) []byte {
+	const unixToCivil = 719468 // days from 0000-03-01 to 1970-01-01
+	sec := t.Unix()
+	days, rem := sec/86400, sec%86400
+	if rem < 0 {
+		days, rem = days-1, rem+86400
+	}
+	// Civil date from a day count (H. Hinnant's days_from_civil inverse),
+	// in a proleptic Gregorian calendar whose years start on 1 March.
+	z := days + unixToCivil
+	if z < 0 || z >= 146097*25 { // before year 0 or from year 10000 on
+		return t.UTC().AppendFormat(b, time.RFC3339Nano)
+	}
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+		y++
+	}
+	if y > 9999 {
+		return t.UTC().AppendFormat(b, time.RFC3339Nano)
+	}
+	h, mi, s := rem/3600, rem/60%60, rem%60
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+s/10), byte('0'+s%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, 'Z')
 }
 
 func appendFloat(b []byte, f float64) []byte {
