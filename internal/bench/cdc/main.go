@@ -37,6 +37,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/beamsync/beamsync/internal/bench/benchenv"
 	"github.com/beamsync/beamsync/pipelines"
 	"github.com/beamsync/beamsync/transforms"
 )
@@ -51,6 +52,10 @@ func main() {
 	work := flag.String("work", "out/bench-cdc", "work directory")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole benchmark to `FILE`")
 	flag.Parse()
+	if err := benchenv.CheckAdminDSN(*dsn); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {

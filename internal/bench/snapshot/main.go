@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/beamsync/beamsync/internal/bench/benchenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +49,10 @@ func main() {
 	work := flag.String("work", "out/bench", "work directory")
 	repeat := flag.Int("repeat", 5, "runs of each measurement, interleaved; the median is reported")
 	flag.Parse()
+	if err := benchenv.CheckAdminDSN(*dsn); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	if err := run(*dsn, *runner, *work, *rows, *repeat); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
