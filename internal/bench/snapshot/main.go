@@ -138,6 +138,11 @@ func run(adminDSN, runner, work string, n, repeat int) error {
 			}
 		}
 	}
+	// Each round's ratios, before the medians reorder the runs.
+	var rounds []string
+	for k := range runs[0] {
+		rounds = append(rounds, fmt.Sprintf("%.2fx/%.2fx", runs[1][k].rate()/runs[0][k].rate(), runs[2][k].rate()/runs[0][k].rate()))
+	}
 	res := make([]result, len(ms))
 	for i, rs := range runs {
 		slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.elapsed, b.elapsed) })
@@ -152,6 +157,7 @@ func run(adminDSN, runner, work string, n, repeat int) error {
 	tw.Flush()
 	fmt.Printf("\nRSS at %d rows / RSS at %d rows = %.2f (target <= 1.30)\n", 3*n, n, float64(res[3].maxRSS)/float64(res[1].maxRSS))
 	fmt.Printf("targets: (b) >= 0.70x (a): %.2fx; (c) >= 0.60x (a): %.2fx\n", res[1].rate()/res[0].rate(), res[2].rate()/res[0].rate())
+	fmt.Printf("each round's (b)/(a) and (c)/(a): %s\n", strings.Join(rounds, ", "))
 	return nil
 }
 
