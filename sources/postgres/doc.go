@@ -33,6 +33,11 @@
 //     (with chunks larger than that allows, order is given up rather than
 //     memory). A table read by index scans thus arrives sorted by primary
 //     key, and a sink that sorts by key (the file sink) can stream it.
+//     Chunk queries are index range scans, and like every index scan they
+//     read the heap through the server's buffer pool (a whole-table
+//     sequential scan would use a small ring instead): on a server whose
+//     pool is smaller than the tables being read, a large snapshot evicts
+//     pages other queries use and reads each page from the OS.
 //
 // # Invariants
 //
