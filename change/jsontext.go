@@ -9,12 +9,7 @@ import (
 // it is not valid JSON.
 func appendCompactJSON(b []byte, x []byte) (out []byte, ok bool) {
 	c := compactor{in: x, out: b}
-	c.space()
-	if !c.value(0) {
-		return b, false
-	}
-	c.space()
-	if c.i != len(c.in) {
+	if !c.document() {
 		return b, false
 	}
 	return c.out, true
@@ -35,6 +30,11 @@ type compactor struct {
 // that allocates nothing.
 func ValidJSON(x []byte) bool {
 	c := compactor{in: x, discard: true}
+	return c.document()
+}
+
+// document reads the whole input as one JSON value between white space.
+func (c *compactor) document() bool {
 	c.space()
 	if !c.value(0) {
 		return false

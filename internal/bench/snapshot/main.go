@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/beamsync/beamsync/internal/bench/benchenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +27,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/beamsync/beamsync/internal/bench/benchenv"
 	"github.com/jackc/pgx/v5"
 )
 
