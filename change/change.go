@@ -50,6 +50,9 @@ type Column struct {
 
 // Table is the schema of a captured table as the source knows it.
 type Table struct {
+	// Source names the job's source the table belongs to, in a job with
+	// several sources (empty otherwise).
+	Source   string   `json:"source,omitempty"`
 	Database string   `json:"database,omitempty"`
 	Schema   string   `json:"schema,omitempty"`
 	Name     string   `json:"name"`

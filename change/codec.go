@@ -334,7 +334,8 @@ func appendTable(b []byte, t *Table) []byte {
 	for _, k := range t.Key {
 		b = binary.AppendUvarint(b, uint64(k))
 	}
-	return binary.AppendVarint(b, t.EstimatedRows)
+	b = binary.AppendVarint(b, t.EstimatedRows)
+	return appendStr(b, t.Source)
 }
 
 func (d *Decoder) table() *Table {
@@ -348,6 +349,7 @@ func (d *Decoder) table() *Table {
 		t.Key[i] = int(d.Uvarint())
 	}
 	t.EstimatedRows = d.Varint()
+	t.Source = d.String()
 	return t
 }
 

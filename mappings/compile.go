@@ -46,6 +46,12 @@ type Mapping struct {
 	deletes   string
 	onError   string
 	tableName any // the boxed qualified name, for _table
+
+	// Joins: the view's joins, the aliases readable at the source (or, for
+	// the fields of a many join's element, at that join), and those read.
+	joins   []JoinNode
+	visible map[string]int
+	aliases []string
 }
 
 // outField is the plan of one output field: exactly one of a copied column,
@@ -58,6 +64,8 @@ type outField struct {
 	konst    any
 	sub      []outField // a nested object
 	subNames []string
+	each     *eachPlan // an array of a many join's rows
+	aliases  bool      // its expression reads a join alias
 }
 
 // program is one compiled expression.
@@ -117,12 +125,18 @@ type compiler struct {
 	errs       []error
 	usedCols   map[int]bool
 	usedSpec   map[string]bool
+	// Joins (joins.go): the aliases expressions may read, with their types,
+	// and those they do read.
+	joins       *joinContext
+	usedAliases map[string]bool
+	visible     map[string]int // the aliases in env
+	element     bool           // compiling the fields of a many join's element: no key, no where
 	readCols   map[int]bool // every column any expression reads
 }
 
 func newCompiler(spec *Spec, table *change.Table) *compiler {
 	c := &compiler{spec: spec, table: table, src: spec.src, env: types.Map{}, envNames: map[string]int{},
-		usedCols: map[int]bool{}, usedSpec: map[string]bool{}, readCols: map[int]bool{}}
+		usedCols: map[int]bool{}, usedSpec: map[string]bool{}, readCols: map[int]bool{}, usedAliases: map[string]bool{}}
 	if c.src == nil {
 		c.src = newSource(spec.File, nil)
 	}
@@ -150,7 +164,7 @@ func newCompiler(spec *Spec, table *change.Table) *compiler {
 func (c *compiler) identNotNull(name string) bool {
 	i, ok := c.envNames[name]
 	switch {
-	case !ok:
+	case !ok, i == aliasName:
 		return false
 	case i < 0:
 		return true
@@ -220,8 +234,17 @@ func (c *compiler) compile() *Mapping {
 	}
 	m.names = slices.Clip(m.names)
 
+	if c.element {
+		m.keyRun = -1
+		return c.finish(m)
+	}
 	c.keys(m)
-	m.identity = !m.soft && len(m.out) == len(t.Columns)
+	for _, k := range m.key {
+		if m.out[k].aliases {
+			c.errAt(c.posLoc("key"), "key: field %s reads a join alias: the key of a view with joins must come from the columns of its source (%s)", m.out[k].path, t.QualifiedName())
+		}
+	}
+	m.identity = !m.soft && len(m.out) == len(t.Columns) && c.joins == nil
 	for i, o := range m.out {
 		m.identity = m.identity && o.col == i
 	}
@@ -234,7 +257,13 @@ func (c *compiler) compile() *Mapping {
 			}
 		}
 	}
-	if s.Where != "" {
+	return c.finish(m)
+}
+
+// finish compiles where and records what the programs read.
+func (c *compiler) finish(m *Mapping) *Mapping {
+	s, t := c.spec, c.table
+	if s.Where != "" && !c.element {
 		l := c.spec.locs["where"]
 		if p := c.expr(s.Where, l, "where", "where", true); p != nil {
 			if !boolish(p.typ) {
@@ -260,6 +289,10 @@ func (c *compiler) compile() *Mapping {
 		}
 	}
 	sort.Strings(m.specials)
+	for name := range c.usedAliases {
+		m.aliases = append(m.aliases, name)
+	}
+	sort.Strings(m.aliases)
 	return m
 }
 
@@ -267,6 +300,10 @@ func (c *compiler) compile() *Mapping {
 func (c *compiler) field(fs FieldSpec, path string) (outField, Field) {
 	of := outField{name: fs.Name, path: path + fs.Name, col: -1}
 	f := Field{Name: fs.Name}
+	if fs.Each != "" {
+		c.eachField(fs, &of, &f)
+		return of, f
+	}
 	if len(fs.Fields) > 0 {
 		f.Kind = change.KindObject
 		for _, sub := range fs.Fields {
@@ -286,6 +323,11 @@ func (c *compiler) field(fs FieldSpec, path string) (outField, Field) {
 	if f.Kind == change.KindArray && p.typ.Kind() == reflect.Slice {
 		f.Elem = kindOfType(p.typ.Elem())
 	}
+	if p.alias >= 0 {
+		f = c.aliasField(p.alias)
+		f.Name = fs.Name
+	}
+	of.aliases = p.aliases
 	switch {
 	case p.col >= 0:
 		col := c.table.Columns[p.col]
@@ -373,6 +415,8 @@ type compiled struct {
 	isConst bool
 	typ     reflect.Type
 	notNull bool
+	alias   int  // >= 0: the expression is this join alias (an index into the joins)
+	aliases bool // it reads a join alias
 }
 
 var unknownNameRE = regexp.MustCompile(`^unknown name (\S+)`)
@@ -403,7 +447,7 @@ func (c *compiler) expr(code string, l loc, what, field string, isWhere bool) *c
 		return nil
 	}
 	root := prog.Node()
-	p := &compiled{col: -1, typ: root.Type(), notNull: g.notNull[g.root]}
+	p := &compiled{col: -1, alias: -1, typ: root.Type(), notNull: g.notNull[g.root]}
 	if !isUnknown(p.typ) && !storable(p.typ) {
 		c.errAt(l, "%s: a value of type %s cannot be stored in a view", what, p.typ)
 		return nil
@@ -425,9 +469,13 @@ func (c *compiler) expr(code string, l loc, what, field string, isWhere bool) *c
 			return
 		}
 		if i, ok := c.envNames[id.Value]; ok {
-			if i >= 0 {
+			switch {
+			case i >= 0:
 				cols[i] = true
-			} else {
+			case i == aliasName:
+				c.usedAliases[id.Value] = true
+				p.aliases = true
+			default:
 				c.usedSpec[id.Value] = true
 			}
 		}
@@ -442,6 +490,9 @@ func (c *compiler) expr(code string, l loc, what, field string, isWhere bool) *c
 		if i, ok := c.envNames[id.Value]; ok && i >= 0 && !isWhere {
 			p.col = i // copied without running the VM
 			return p
+		}
+		if j, ok := c.visible[id.Value]; ok && c.envNames[id.Value] == aliasName && !isWhere {
+			p.alias = j
 		}
 	}
 	switch root.(type) {

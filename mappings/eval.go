@@ -31,6 +31,11 @@ type Evaluator struct {
 	args []any // arguments of direct calls
 	vals []any
 	docs []change.Doc
+
+	// Joins: the values of the aliases for the row being mapped, and the
+	// evaluators of array fields built from many joins.
+	aliasVals map[string]any
+	subs      map[*eachPlan]*Evaluator
 }
 
 // NewEvaluator returns an evaluator for the mapping.
@@ -40,6 +45,9 @@ func (m *Mapping) NewEvaluator() *Evaluator {
 		env[k] = nil
 	}
 	for _, k := range m.specials {
+		env[k] = nil
+	}
+	for _, k := range m.aliases {
 		env[k] = nil
 	}
 	return &Evaluator{m: m, env: env, args: make([]any, 0, 8)}
@@ -175,6 +183,9 @@ func (e *Evaluator) load(row []any, c *change.Change) {
 	m := e.m
 	for i, col := range m.envCols {
 		e.env[m.envKeys[i]] = row[col]
+	}
+	for _, a := range m.aliases {
+		e.env[a] = e.aliasVals[a]
 	}
 	for _, s := range m.specials {
 		switch s {
@@ -331,6 +342,8 @@ func (e *Evaluator) value(f *outField, row []any) (any, error) {
 			vals[i] = v
 		}
 		return e.newDoc(f.subNames, vals), nil
+	case f.each != nil:
+		return e.eachValue(f)
 	}
 	return f.konst, nil
 }

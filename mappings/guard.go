@@ -46,6 +46,9 @@ func newGuard(c *compiler) *guard { return &guard{c: c, notNull: map[ast.Node]bo
 func (g *guard) option() expr.Option {
 	return func(cfg *conf.Config) {
 		g.cfg = cfg
+		if g.c.joins != nil {
+			cfg.Visitors = append(cfg.Visitors, optionalMembers{g.c})
+		}
 		cfg.Visitors = append(cfg.Visitors, renamer{g}, g, retype{})
 	}
 }

@@ -41,6 +41,7 @@ type Spec struct {
 	AllColumns bool        // pass every source column through (then Fields add or override)
 	Exclude    []string    // with AllColumns, columns left out
 	Fields     []FieldSpec // the output fields, in order
+	Joins      []JoinSpec  // the tables joined to the source, in the order written
 	// Deletes, OnError and SchemaChange hold one of the Deletes*, OnError*
 	// and SchemaChange* constants; Parse fills in the defaults.
 	Deletes, OnError, SchemaChange string
@@ -63,7 +64,10 @@ type Pos struct{ Line, Column int }
 type FieldSpec struct {
 	Name   string
 	Expr   string      // an expr-lang expression over the row's columns ("" for an object)
-	Fields []FieldSpec // the fields of a nested object (Expr is then "")
+	Fields []FieldSpec // the fields of a nested object (Expr is then ""), or of each element (Each)
+	// Each names a many join: the field is an array with one element per
+	// joined row, each built from Fields over that row's columns.
+	Each string
 	// Line and Column locate the field's name in the file (0 when unknown).
 	Line, Column int
 
@@ -71,7 +75,7 @@ type FieldSpec struct {
 }
 
 var (
-	topKeys     = []string{"view", "source", "key", "where", "all_columns", "exclude", "fields", "deletes", "on_error", "schema_change"}
+	topKeys     = []string{"view", "source", "key", "where", "all_columns", "exclude", "fields", "joins", "deletes", "on_error", "schema_change"}
 	viewRE      = regexp.MustCompile(`^[a-z0-9_]+$`)
 	fieldNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	deletesVals = []string{DeletesDelete, DeletesIgnore, DeletesSoft}
@@ -245,6 +249,8 @@ func (p *specParser) top(root *yaml.Node) {
 			s.AllColumns, _ = strconv.ParseBool(strings.ToLower(v.Value))
 		case "fields":
 			s.Fields = p.fields(k, v, "")
+		case "joins":
+			s.Joins = p.joins(k, v)
 		default:
 			p.errorf(k, "unknown setting %q%s; valid settings: %s", name, suggest(name, topKeys), strings.Join(topKeys, ", "))
 		}
@@ -322,6 +328,23 @@ func (p *specParser) fields(k, v *yaml.Node, path string) []FieldSpec {
 				f.expr = nodeLoc(fv)
 			}
 		case yaml.MappingNode:
+			if each := child(fv, "each"); each != nil {
+				f.Each = p.scalar(fv.Content[0], each)
+				f.expr = nodeLoc(each)
+				for m := 0; m+1 < len(fv.Content); m += 2 {
+					switch name := fv.Content[m].Value; name {
+					case "each":
+					case "fields":
+						f.Fields = p.fields(fv.Content[m], deref(fv.Content[m+1]), path+fk.Value+"[].")
+					default:
+						p.errorf(fv.Content[m], "field %s%s: an array of a many join takes each and fields, not %q", path, fk.Value, name)
+					}
+				}
+				if len(f.Fields) == 0 {
+					p.errorf(fv, "field %s%s: each needs fields: the fields of every element", path, fk.Value)
+				}
+				break
+			}
 			f.Fields = p.fields(fk, fv, path+fk.Value+".")
 			if len(f.Fields) == 0 {
 				p.errorf(fv, "field %s%s: an object needs at least one field", path, fk.Value)
@@ -370,9 +393,10 @@ func (v *validator) run() {
 	}
 	if s.Source == "" {
 		v.errAt("source", "source is required: the source table (\"table\", \"schema.table\" or \"db.table\")")
-	} else if parts := strings.Split(s.Source, "."); len(parts) > 2 || slicesContainsEmpty(parts) {
-		v.errAt("source", "source %q: want \"table\", \"schema.table\" or \"db.table\"", s.Source)
+	} else if parts := strings.Split(s.Source, "."); len(parts) > 3 || slicesContainsEmpty(parts) {
+		v.errAt("source", "source %q: want \"table\", \"schema.table\", \"db.table\" or \"source.schema.table\"", s.Source)
 	}
+	v.validateJoins()
 	v.oneOf("deletes", s.Deletes, deletesVals)
 	v.oneOf("on_error", s.OnError, onErrorVals)
 	v.oneOf("schema_change", s.SchemaChange, schemaVals)
@@ -462,6 +486,8 @@ func (v *validator) fields(fs []FieldSpec, path string) {
 		}
 		seen[f.Name] = true
 		switch {
+		case f.Each != "":
+			v.fields(f.Fields, path+f.Name+"[].")
 		case len(f.Fields) > 0:
 			if f.Expr != "" {
 				v.errLoc(at, "field %s%s: has both an expression and nested fields", path, f.Name)
