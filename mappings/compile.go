@@ -131,7 +131,7 @@ type compiler struct {
 	usedAliases map[string]bool
 	visible     map[string]int // the aliases in env
 	element     bool           // compiling the fields of a many join's element: no key, no where
-	readCols   map[int]bool // every column any expression reads
+	readCols    map[int]bool   // every column any expression reads
 }
 
 func newCompiler(spec *Spec, table *change.Table) *compiler {

@@ -105,7 +105,9 @@ func CompileView(spec *Spec, resolve TableResolver) (*Mapping, error) {
 // buildJoins resolves and checks every join of a spec.
 func buildJoins(spec *Spec, src *source, root *change.Table, resolve TableResolver) (*joinContext, []error) {
 	var errs []error
-	errAt := func(l loc, format string, args ...any) { errs = append(errs, src.errorf(l.line, l.col, format, args...)) }
+	errAt := func(l loc, format string, args ...any) {
+		errs = append(errs, src.errorf(l.line, l.col, format, args...))
+	}
 	ctx := &joinContext{}
 	index := map[string]int{}
 	for i := range spec.Joins {

@@ -47,7 +47,7 @@ type JoinSpec struct {
 	OrderBy []JoinOrder
 	Limit   int
 
-	Line, Column int  // of the alias
+	Line, Column int            // of the alias
 	locs         map[string]loc // "table", "parent", "on", "on.<col>", "order_by.<i>", "limit"
 }
 
