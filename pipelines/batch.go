@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 
+	"github.com/beamsync/beamsync/change"
 	"github.com/beamsync/beamsync/internal/runstats"
 	"github.com/beamsync/beamsync/sinks/file"
 	"github.com/beamsync/beamsync/transforms"
@@ -54,14 +57,27 @@ func Build(p *Plan) (*beam.Pipeline, error) {
 // addViewsAndSinks adds the mapping stage and every sink, and returns all
 // dead letters. In a stream, sinks must hold their views incrementally.
 func addViewsAndSinks(s beam.Scope, p *Plan, batches, decodeDead beam.PCollection, stream bool) (beam.PCollection, error) {
-	views := make([]transforms.View, len(p.Views))
-	for i, v := range p.Views {
-		views[i] = v.View
-		views[i].Sinks = len(v.Sinks)
+	var views, joined []transforms.View
+	for _, v := range p.Views {
+		tv := v.View
+		tv.Sinks = len(v.Sinks)
+		if len(v.Mapping.Joins()) > 0 {
+			if stream {
+				return beam.PCollection{}, fmt.Errorf("view %s has joins: views with joins are built in batch mode (run --mode batch) — they do not follow a stream yet", v.Name)
+			}
+			joined = append(joined, tv)
+			continue
+		}
+		views = append(views, tv)
 	}
 	records, mapDead := transforms.Map(s, views, batches)
-
 	deads := []beam.PCollection{decodeDead, mapDead}
+	if len(joined) > 0 {
+		jr, jd := transforms.JoinViews(s, p.joinDir(), change.Position(time.Now().UnixMicro()), joined, batches)
+		records = beam.Flatten(s, records, jr)
+		deads = append(deads, jd)
+	}
+
 	for _, sink := range p.Job.Sinks {
 		var names []string
 		for _, v := range p.Views {
@@ -101,6 +117,9 @@ func addViewsAndSinks(s beam.Scope, p *Plan, batches, decodeDead beam.PCollectio
 	return transforms.FlattenDeadLetters(s, deads...), nil
 }
 
+// joinDir is where a batch run keeps the rows its joined views read.
+func (p *Plan) joinDir() string { return filepath.Join(p.Job.StatePath(), "joins", "batch") }
+
 // Execute runs a built pipeline on a local runner.
 func Execute(ctx context.Context, pipe *beam.Pipeline, runner string) error {
 	var err error
@@ -129,6 +148,11 @@ func RunBatch(ctx context.Context, p *Plan, runner string) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A fresh store for the joined views; removed after the run.
+	if err := os.RemoveAll(p.joinDir()); err != nil {
+		return nil, fmt.Errorf("clearing the join store: %w", err)
+	}
+	defer os.RemoveAll(p.joinDir())
 	err = Execute(ctx, pipe, runner)
 	sum := Summarize(p, time.Since(start))
 	if err != nil {

@@ -28,12 +28,15 @@ import (
 // take settings from the environment (endpoints, projects); secrets are read
 // only through the *_env fields, so they never enter a pipeline's graph.
 type Job struct {
-	Name     string      `yaml:"name"`
-	Source   SourceSpec  `yaml:"source"`
-	Views    []ViewRef   `yaml:"views"`
-	Sinks    []SinkSpec  `yaml:"sinks"`
-	StateDir string      `yaml:"state_dir"`
-	Errors   ErrorPolicy `yaml:"errors"`
+	Name   string     `yaml:"name"`
+	Source SourceSpec `yaml:"source"`
+	// Sources, instead of Source, names several sources (the databases of
+	// several services); views name their tables "<source>.<table>".
+	Sources  []SourceSpec `yaml:"sources"`
+	Views    []ViewRef    `yaml:"views"`
+	Sinks    []SinkSpec   `yaml:"sinks"`
+	StateDir string       `yaml:"state_dir"`
+	Errors   ErrorPolicy  `yaml:"errors"`
 
 	// File is the job file's path, Dir its directory.
 	File string `yaml:"-"`
@@ -52,6 +55,8 @@ const (
 
 // SourceSpec says where rows come from.
 type SourceSpec struct {
+	// Name names one of a job's several sources (sources:).
+	Name string `yaml:"name"`
 	Kind string `yaml:"kind"`
 	// DSNEnv names the environment variable that holds the connection
 	// string (postgres, mysql). Secrets never appear in a job file.
@@ -229,7 +234,11 @@ func (j *Job) Validate() error {
 	} else if !nameRE.MatchString(j.Name) {
 		add("name", "%q is not a valid name: use letters, digits, - and _", j.Name)
 	}
-	errs = append(errs, j.validateSource()...)
+	if len(j.Sources) > 0 {
+		errs = append(errs, j.validateSources()...)
+	} else {
+		errs = append(errs, j.validateSource()...)
+	}
 
 	if len(j.Sinks) == 0 {
 		add("sinks", "required: at least one sink, e.g. {name: views, kind: file, dir: out/views}")
@@ -282,9 +291,65 @@ func (j *Job) Validate() error {
 }
 
 func (j *Job) validateSource() []error {
+	errs := j.validateSourceAt("source", &j.Source)
+	if j.Source.Name != "" {
+		errs = append(errs, j.errAt("source.name", "a single source needs no name (names are for the entries of sources:)"))
+	}
+	errs = append(errs, j.validateStream()...)
+	errs = append(errs, j.validateCursor()...)
+	return errs
+}
+
+// validateSources checks the entries of sources: (several sources, read in
+// batch mode).
+func (j *Job) validateSources() []error {
 	var errs []error
 	add := func(path, format string, args ...any) { errs = append(errs, j.errAt(path, format, args...)) }
-	s := &j.Source
+	if nodeAt(j.root, "source") != j.root {
+		add("source", "set source (one source) or sources (several), not both")
+	}
+	names := map[string]bool{}
+	for i := range j.Sources {
+		s := &j.Sources[i]
+		p := fmt.Sprintf("sources[%d]", i)
+		switch {
+		case s.Name == "":
+			add(p+".name", "required: a name for the source (views name its tables <name>.<table>)")
+		case !nameRE.MatchString(s.Name):
+			add(p+".name", "%q is not a valid name: use letters, digits, - and _", s.Name)
+		case names[s.Name]:
+			add(p+".name", "source name %q is used twice", s.Name)
+		}
+		names[s.Name] = true
+		if s.Kind == SourceKafka {
+			add(p+".kind", "a kafka source only streams, and a job with several sources runs in batch mode: give it a job of its own")
+			continue
+		}
+		errs = append(errs, j.validateSourceAt(p, s)...)
+		for _, k := range []string{"stream", "cursor"} {
+			if nodeAt(j.root, p+"."+k) != nodeAt(j.root, p) {
+				add(p+"."+k, "not supported in a job with several sources (it runs in batch mode, reading every table in full)")
+			}
+		}
+	}
+	return errs
+}
+
+// sourcePath is the job-file path of a source's settings.
+func (j *Job) sourcePath(s *SourceSpec) string {
+	for i := range j.Sources {
+		if &j.Sources[i] == s {
+			return fmt.Sprintf("sources[%d]", i)
+		}
+	}
+	return "source"
+}
+
+func (j *Job) validateSourceAt(at string, s *SourceSpec) []error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, j.errAt(at+strings.TrimPrefix(path, "source"), format, args...))
+	}
 	switch s.Kind {
 	case SourcePostgres, SourceMySQL:
 		if s.DSNEnv == "" {
@@ -319,7 +384,7 @@ func (j *Job) validateSource() []error {
 			}
 		}
 		for _, k := range []string{"dsn_env", "tables"} {
-			if nodeAt(j.root, "source."+k) != nodeAt(j.root, "source") {
+			if nodeAt(j.root, at+"."+k) != nodeAt(j.root, at) {
 				add("source."+k, "not used by a files source")
 			}
 		}
@@ -335,7 +400,7 @@ func (j *Job) validateSource() []error {
 			}
 		}
 		for _, k := range []string{"dsn_env", "tables", "files", "chunk_size", "parallelism"} {
-			if nodeAt(j.root, "source."+k) != nodeAt(j.root, "source") {
+			if nodeAt(j.root, at+"."+k) != nodeAt(j.root, at) {
 				add("source."+k, "not used by a kafka source (see source.kafka)")
 			}
 		}
@@ -348,8 +413,6 @@ func (j *Job) validateSource() []error {
 	if s.Kind != SourceKafka && s.Kafka != nil {
 		add("source.kafka", "only for a kafka source")
 	}
-	errs = append(errs, j.validateStream()...)
-	errs = append(errs, j.validateCursor()...)
 	for _, f := range []struct {
 		name string
 		v    int

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -67,20 +68,26 @@ func Prepare(ctx context.Context, j *Job) (*Plan, error) {
 			continue
 		}
 		seen[spec.View] = path
-		table, err := matchTable(tables, spec.Source)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: source: %w", path, err))
-			continue
-		}
-		m, err := mappings.Compile(spec, table)
+		joined := map[string]*change.Table{}
+		m, err := mappings.CompileView(spec, func(name string) (*change.Table, error) {
+			t, err := matchTable(tables, name)
+			if err == nil {
+				joined[name] = t
+			}
+			return t, err
+		})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		view := transforms.View{File: path, Text: string(text), Table: m.Table()}
+		if len(m.Joins()) > 0 {
+			view.Joined = joined
+		}
 		p.Views = append(p.Views, PlannedView{
 			Name:    spec.View,
 			Mapping: m,
-			View:    transforms.View{File: path, Text: string(text), Table: table},
+			View:    view,
 			Sinks:   j.sinksOf(ref),
 		})
 	}
@@ -105,13 +112,31 @@ func (j *Job) sinksOf(ref ViewRef) []SinkSpec {
 	return out
 }
 
-// matchTable finds the table a mapping's source names: "schema.table",
-// "db.table" or a bare table name that is unique among the job's tables.
+// matchTable finds the table a mapping names: "schema.table", "db.table"
+// or a bare table name that is unique among the job's tables; in a job with
+// several sources, any of these after the source's name
+// ("crm.customers", "shop.public.orders").
 func matchTable(tables []*change.Table, source string) (*change.Table, error) {
 	var hits []*change.Table
 	for _, t := range tables {
-		if t.QualifiedName() == source || (t.Database != "" && t.Database+"."+t.Name == source) {
-			return t, nil
+		names := []string{t.QualifiedName()}
+		if t.Database != "" && t.Database+"."+t.Name != names[0] {
+			names = append(names, t.Database+"."+t.Name)
+		}
+		if t.Source == "" {
+			if slices.Contains(names, source) {
+				return t, nil
+			}
+		} else {
+			for _, n := range append(slices.Clone(names), t.Name) {
+				if t.Source+"."+n == source {
+					return t, nil
+				}
+			}
+			if slices.Contains(names, source) {
+				hits = append(hits, t) // unique across the sources, or ambiguous
+				continue
+			}
 		}
 		if t.Name == source {
 			hits = append(hits, t)
@@ -124,10 +149,16 @@ func matchTable(tables []*change.Table, source string) (*change.Table, error) {
 		names := make([]string, len(tables))
 		for i, t := range tables {
 			names[i] = t.QualifiedName()
+			if t.Source != "" {
+				names[i] = t.Source + "." + names[i]
+			}
 		}
 		sort.Strings(names)
-		return nil, fmt.Errorf("table %q is not among the job's source tables%s (the job reads: %s); add it to source.tables or fix the name",
+		if len(names) == 0 {
+			return nil, fmt.Errorf("table %q is not among the job's source tables (the source has no tables)", source)
+		}
+		return nil, fmt.Errorf("table %q is not among the job's source tables%s (the job reads: %s); add it to the source's tables or fix the name",
 			source, yamlspec.DidYouMean(source, names), strings.Join(names, ", "))
 	}
-	return nil, fmt.Errorf("table name %q is ambiguous: qualify it with its schema", source)
+	return nil, fmt.Errorf("table name %q is ambiguous: qualify it with its schema (or its source's name)", source)
 }

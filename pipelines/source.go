@@ -24,22 +24,30 @@ type source interface {
 }
 
 func newSource(j *Job) (source, error) {
-	switch j.Source.Kind {
+	if len(j.Sources) > 0 {
+		return newMultiSource(j)
+	}
+	return newSourceFor(j, &j.Source)
+}
+
+func newSourceFor(j *Job, spec *SourceSpec) (source, error) {
+	switch spec.Kind {
 	case SourcePostgres:
-		return &postgresSource{job: j, cfg: j.PostgresConfig()}, nil
+		return &postgresSource{job: j, spec: spec, cfg: spec.postgresConfig()}, nil
 	case SourceMySQL:
-		return &mysqlSource{job: j, cfg: j.MySQLConfig()}, nil
+		return &mysqlSource{job: j, spec: spec, cfg: spec.mysqlConfig()}, nil
 	case SourceFiles:
-		return &filesSource{cfgs: j.FilesConfigs()}, nil
+		return &filesSource{cfgs: j.filesConfigs(spec)}, nil
 	case SourceKafka:
 		return &kafkaSource{job: j, cfg: j.kafkaConfig()}, nil
 	}
-	return nil, fmt.Errorf("unknown source kind %q", j.Source.Kind)
+	return nil, fmt.Errorf("unknown source kind %q", spec.Kind)
 }
 
 // PostgresConfig is the snapshot configuration of a postgres job.
-func (j *Job) PostgresConfig() postgres.Config {
-	s := j.Source
+func (j *Job) PostgresConfig() postgres.Config { return j.Source.postgresConfig() }
+
+func (s *SourceSpec) postgresConfig() postgres.Config {
 	return postgres.Config{
 		Tables: s.Tables, ChunkSize: s.ChunkSize, Parallelism: s.Parallelism,
 		BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey,
@@ -47,8 +55,9 @@ func (j *Job) PostgresConfig() postgres.Config {
 }
 
 // MySQLConfig is the snapshot configuration of a mysql job.
-func (j *Job) MySQLConfig() mysql.Config {
-	s := j.Source
+func (j *Job) MySQLConfig() mysql.Config { return j.Source.mysqlConfig() }
+
+func (s *SourceSpec) mysqlConfig() mysql.Config {
 	return mysql.Config{
 		Tables: s.Tables, ChunkSize: s.ChunkSize, Parallelism: s.Parallelism,
 		BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey,
@@ -56,11 +65,13 @@ func (j *Job) MySQLConfig() mysql.Config {
 }
 
 // FilesConfigs are the file configurations of a files job, paths resolved.
-func (j *Job) FilesConfigs() []files.Config {
+func (j *Job) FilesConfigs() []files.Config { return j.filesConfigs(&j.Source) }
+
+func (j *Job) filesConfigs(s *SourceSpec) []files.Config {
 	var cfgs []files.Config
-	for _, f := range j.Source.Files {
+	for _, f := range s.Files {
 		cfgs = append(cfgs, files.Config{
-			Path: j.Path(f.Path), Format: f.Format, Table: f.Table, Key: f.Key, BatchSize: j.Source.BatchSize, Outbox: f.Outbox,
+			Path: j.Path(f.Path), Format: f.Format, Table: f.Table, Key: f.Key, BatchSize: s.BatchSize, Outbox: f.Outbox,
 		})
 	}
 	return cfgs
@@ -68,11 +79,13 @@ func (j *Job) FilesConfigs() []files.Config {
 
 // DSN reads the connection string from the environment variable the job
 // names. The value is a secret: it is never logged nor put in the pipeline.
-func (j *Job) DSN() (string, error) {
-	v := os.Getenv(j.Source.DSNEnv)
+func (j *Job) DSN() (string, error) { return j.dsnOf(&j.Source) }
+
+func (j *Job) dsnOf(s *SourceSpec) (string, error) {
+	v := os.Getenv(s.DSNEnv)
 	if v == "" {
-		return "", j.errAt("source.dsn_env", "environment variable %s is not set: export it with the connection string (e.g. %s)",
-			j.Source.DSNEnv, dsnExample(j.Source.Kind))
+		return "", j.errAt(j.sourcePath(s)+".dsn_env", "environment variable %s is not set: export it with the connection string (e.g. %s)",
+			s.DSNEnv, dsnExample(s.Kind))
 	}
 	return v, nil
 }
@@ -85,24 +98,25 @@ func dsnExample(kind string) string {
 }
 
 type postgresSource struct {
-	job *Job
-	cfg postgres.Config
+	job  *Job
+	spec *SourceSpec
+	cfg  postgres.Config
 }
 
 func (p *postgresSource) describe(ctx context.Context) ([]*change.Table, error) {
-	dsn, err := p.job.DSN()
+	dsn, err := p.job.dsnOf(p.spec)
 	if err != nil {
 		return nil, err
 	}
 	tables, err := postgres.Describe(ctx, dsn, p.cfg)
 	if err != nil {
-		return nil, fmt.Errorf("source (postgres, $%s): %w", p.job.Source.DSNEnv, err)
+		return nil, fmt.Errorf("%s (postgres, $%s): %w", p.job.sourcePath(p.spec), p.spec.DSNEnv, err)
 	}
 	return tables, nil
 }
 
 func (p *postgresSource) read(s beam.Scope, tables []*change.Table) (beam.PCollection, beam.PCollection) {
-	return postgres.Read(s, p.job.Source.DSNEnv, p.cfg, tables), beam.PCollection{}
+	return postgres.Read(s, p.spec.DSNEnv, p.cfg, tables), beam.PCollection{}
 }
 
 func (p *postgresSource) streamKind() string { return "postgres" }
@@ -120,24 +134,25 @@ func (j *Job) postgresStreamConfig() postgres.StreamConfig {
 }
 
 type mysqlSource struct {
-	job *Job
-	cfg mysql.Config
+	job  *Job
+	spec *SourceSpec
+	cfg  mysql.Config
 }
 
 func (m *mysqlSource) describe(ctx context.Context) ([]*change.Table, error) {
-	dsn, err := m.job.DSN()
+	dsn, err := m.job.dsnOf(m.spec)
 	if err != nil {
 		return nil, err
 	}
 	tables, err := mysql.Describe(ctx, dsn, m.cfg)
 	if err != nil {
-		return nil, fmt.Errorf("source (mysql, $%s): %w", m.job.Source.DSNEnv, err)
+		return nil, fmt.Errorf("%s (mysql, $%s): %w", m.job.sourcePath(m.spec), m.spec.DSNEnv, err)
 	}
 	return tables, nil
 }
 
 func (m *mysqlSource) read(s beam.Scope, tables []*change.Table) (beam.PCollection, beam.PCollection) {
-	return mysql.Read(s, m.job.Source.DSNEnv, m.cfg, tables), beam.PCollection{}
+	return mysql.Read(s, m.spec.DSNEnv, m.cfg, tables), beam.PCollection{}
 }
 
 func (m *mysqlSource) streamKind() string { return "mysql" }

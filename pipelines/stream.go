@@ -180,7 +180,7 @@ func RunStream(ctx context.Context, p *Plan, o StreamOptions) (*Summary, error) 
 		ss, ok = streamSourceOverride, true
 	}
 	if !ok {
-		return nil, fmt.Errorf("source kind %s cannot stream: use run --mode batch", p.Job.Source.Kind)
+		return nil, fmt.Errorf("%s cannot stream: use run --mode batch", sourceWhat(p.Job))
 	}
 	from, snapshot, err := streamStart(p.Job, o)
 	if err != nil {

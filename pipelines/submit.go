@@ -49,6 +49,11 @@ func (j *Job) CheckRemote() error {
 // write it. The stream acknowledges a checkpoint once the runner has
 // committed it (transforms.AckCommitted; see internal/ack).
 func BuildRemote(p *Plan, mode string, o StreamOptions) (*beam.Pipeline, error) {
+	for _, v := range p.Views {
+		if len(v.Mapping.Joins()) > 0 {
+			return nil, fmt.Errorf("view %s has joins: views with joins run on the local runners (runner run); their store is on local disk, which Dataflow workers do not share", v.Name)
+		}
+	}
 	switch mode {
 	case ModeBatch, "":
 		return Build(p)
@@ -62,7 +67,7 @@ func BuildRemote(p *Plan, mode string, o StreamOptions) (*beam.Pipeline, error) 
 	}
 	ss, ok := src.(streamSource)
 	if !ok {
-		return nil, fmt.Errorf("source kind %s cannot stream: use mode batch", p.Job.Source.Kind)
+		return nil, fmt.Errorf("%s cannot stream: use mode batch", sourceWhat(p.Job))
 	}
 	switch o.Snapshot {
 	case "", SnapshotInitial, SnapshotAlways, SnapshotNever:

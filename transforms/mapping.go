@@ -26,15 +26,27 @@ type View struct {
 	// Sinks is the number of sinks the view's records go to: in a stream
 	// pipeline each of them accounts for the records (see internal/ack).
 	Sinks int `json:"sinks"`
+	// Joined holds, for a view with joins, every table the mapping names
+	// (its source and its joins), by the name it uses.
+	Joined map[string]*change.Table `json:"joined,omitempty"`
 }
 
-// Compile parses and compiles the view's mapping against its table.
+// Compile parses and compiles the view's mapping against its table (and,
+// for a view with joins, the joined tables).
 func (v View) Compile() (*mappings.Mapping, error) {
 	spec, err := mappings.Parse(v.File, []byte(v.Text))
 	if err != nil {
 		return nil, err
 	}
-	return mappings.Compile(spec, v.Table)
+	if len(v.Joined) == 0 {
+		return mappings.Compile(spec, v.Table)
+	}
+	return mappings.CompileView(spec, func(name string) (*change.Table, error) {
+		if t, ok := v.Joined[name]; ok {
+			return t, nil
+		}
+		return nil, fmt.Errorf("table %q was not described for the view", name)
+	})
 }
 
 // Map applies every view's mapping to the change batches of its table. It
@@ -70,7 +82,7 @@ func (f *mapFn) Setup() error {
 		if err != nil {
 			return fmt.Errorf("compiling mapping %s: %w", v.File, err)
 		}
-		name := v.Table.QualifiedName()
+		name := tableKey(v.Table)
 		f.byTable[name] = append(f.byTable[name], &boundView{file: v.File, sinks: v.Sinks, base: shapeOf(v.Table),
 			shapes: map[string]*shapedView{}, m: m, eval: m.NewEvaluator()})
 	}
@@ -81,7 +93,7 @@ func (f *mapFn) ProcessElement(ctx context.Context, b change.Batch, emit func(ch
 	if b.Table == nil {
 		return errors.New("mapping: batch without a table schema")
 	}
-	views := f.byTable[b.Table.QualifiedName()]
+	views := f.byTable[tableKey(b.Table)]
 	if b.Ack.IsZero() {
 		for _, bv := range views {
 			if err := bv.apply(b, emit, dead); err != nil {
