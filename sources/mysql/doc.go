@@ -101,6 +101,7 @@
 //	TIME(n)                     change.TimeOfDay, the server's text: may be negative or past 24h ("-838:59:59")
 //	JSON                        change.JSON; in MariaDB, a LONGTEXT with CHECK (json_valid(col))
 //	spatial types               string, WKT (ST_AsText)
+//	UUID, INET6, INET4 (MariaDB) string, the server's text ("123e4567-e89b-12d3-a456-426614174000", "::ffff:1.2.3.4", "1.2.3.4")
 //	others                      string
 //
 // Zero and partly zero dates ("0000-00-00", "2024-00-10 00:00:00"), which
@@ -145,8 +146,13 @@
 //   - Before and After are full images (binlog_row_image=FULL), decoded to
 //     the same Go types as the snapshot's values of the column (see
 //     "Values"; latin1 text is converted to UTF-8 when the binlog carries
-//     the collations, binlog_row_metadata=FULL). A row that cannot be
-//     decoded becomes a dead letter (stage decode) of its transaction.
+//     the collations, binlog_row_metadata=FULL). MariaDB's UUID, INET6
+//     and INET4 columns are in the binlog as their storage, BINARY(16)
+//     and BINARY(4): a table map column of the storage type of a column
+//     the catalog declares UUID, INET6 or INET4 is that column unchanged,
+//     and its bytes are rendered as the server renders the value. A row
+//     that cannot be decoded becomes a dead letter (stage decode) of its
+//     transaction.
 //   - Schema changes: each table map event of a captured table says which
 //     columns the following rows have (by name with
 //     binlog_row_metadata=FULL, by count and type otherwise). When they
