@@ -51,7 +51,7 @@ func (j *Job) MySQLConfig() mysql.Config {
 	s := j.Source
 	return mysql.Config{
 		Tables: s.Tables, ChunkSize: s.ChunkSize, Parallelism: s.Parallelism,
-		BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey,
+		BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey, ZeroDates: s.ZeroDates,
 	}.WithDefaults()
 }
 
@@ -137,7 +137,7 @@ func (m *mysqlSource) describe(ctx context.Context) ([]*change.Table, error) {
 }
 
 func (m *mysqlSource) read(s beam.Scope, tables []*change.Table) (beam.PCollection, beam.PCollection) {
-	return mysql.Read(s, m.job.Source.DSNEnv, m.cfg, tables), beam.PCollection{}
+	return mysql.Read(s, m.job.Source.DSNEnv, m.cfg, tables)
 }
 
 func (m *mysqlSource) streamKind() string { return "mysql" }

@@ -248,17 +248,19 @@ func binlogValue(c *binColumn, v any) (any, error) {
 		return out, nil
 	case ctDate:
 		if s, ok := v.(string); ok {
-			if zeroDate([]byte(s)) {
-				return nil, nil
+			d := change.Date(strings.Clone(s))
+			if invalidDate([]byte(s)) {
+				return d, &invalidDateError{col: c.name, text: string(d)}
 			}
-			return change.Date(strings.Clone(s)), nil
+			return d, nil
 		}
 	case ctDateTime:
 		if s, ok := v.(string); ok {
-			t, zero, ok := parseDateTime([]byte(s))
+			t, invalid, ok := parseDateTime([]byte(s))
 			switch {
-			case zero:
-				return nil, nil
+			case invalid:
+				s = strings.Clone(s)
+				return s, &invalidDateError{col: c.name, text: s}
 			case ok:
 				return t, nil
 			}

@@ -104,9 +104,16 @@
 //	UUID, INET6, INET4 (MariaDB) string, the server's text ("123e4567-e89b-12d3-a456-426614174000", "::ffff:1.2.3.4", "1.2.3.4")
 //	others                      string
 //
-// Zero and partly zero dates ("0000-00-00", "2024-00-10 00:00:00"), which
-// MySQL uses for "no date" where sql_mode allows them, decode as nil, even
-// in a NOT NULL column.
+// Zero and invalid dates ("0000-00-00", "2024-00-10", "2024-02-31",
+// "0000-00-00 00:00:00"), which MySQL stores where sql_mode allows them,
+// follow Config.ZeroDates, in the snapshot and the stream alike: keep (the
+// default) gives the server's text, a DATE as change.Date("0000-00-00"), a
+// DATETIME or TIMESTAMP as the string "0000-00-00 00:00:00" (with the
+// column's fraction digits), as no time.Time can hold it; null gives nil
+// (counted per table, runstats.ZeroNulled); dead_letter sends the row to
+// the dead letters (stage decode, with the column and value; Snapshot
+// hands them to Config.OnDeadLetter, SnapshotAndStream with the stream's
+// first Progress).
 //
 // # Change capture
 //
@@ -174,6 +181,16 @@
 //     state); it never waits for Next. Close releases the binlog and SQL
 //     connections, may be called twice and while Next blocks in another
 //     goroutine (Next then returns an error).
+//   - One captured table's failure: a row that cannot be decoded (or that
+//     zero_dates dead_letter refuses) becomes a dead letter naming its
+//     table, with the reason, and the other tables' changes, and the
+//     table's other rows, go on; the pipeline counts them per table
+//     (runstats.Dead). Anything that stops the table from being followed
+//     at all (a schema change the binlog's rows do not fit, a DROP,
+//     TRUNCATE, an XA transaction, and a schema change the view's mapping
+//     cannot take under schema_change: fail) stops the whole stream, and
+//     the job, with an error naming the table: a table is never left
+//     behind while the others go on.
 //   - Errors of Next are final; the caller reopens from its last
 //     acknowledged checkpoint. A lost binlog connection is such an error:
 //     the stream never reconnects by itself (a silent reconnect could skip
