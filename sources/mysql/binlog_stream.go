@@ -331,6 +331,16 @@ func (s *binlogStream) tableMap(ctx context.Context, e *replication.TableMapEven
 	}
 	names := e.ColumnNameString()
 	types := string(e.ColumnType)
+	for i, tp := range e.ColumnType {
+		if tp == mariadbVarcharCompressed || tp == mariadbBlobCompressed {
+			col := fmt.Sprintf("%d", i+1)
+			if i < len(names) {
+				col = fmt.Sprintf("%q", names[i])
+			}
+			return fmt.Errorf("mysql: column %s of captured table %s is COMPRESSED at %s: MariaDB writes compressed columns to the binlog in a form the stream cannot read; remove the attribute (ALTER TABLE ... MODIFY the column without COMPRESSED) and re-sync with --snapshot always",
+				col, ct.t.QualifiedName(), sourcePos(s.file, uint64(h.LogPos-h.EventSize)))
+		}
+	}
 	if ct.seen && !ct.stale && slices.Equal(names, ct.names) && types == ct.types {
 		return s.applyCollations(ct, e)
 	}
@@ -355,6 +365,13 @@ func (s *binlogStream) tableMap(ctx context.Context, e *replication.TableMapEven
 	s.setSchema(ct, t)
 	return s.applyCollations(ct, e)
 }
+
+// MariaDB's binlog types of COMPRESSED columns (MYSQL_TYPE_VARCHAR_COMPRESSED,
+// MYSQL_TYPE_BLOB_COMPRESSED), which the binlog reader cannot decode.
+const (
+	mariadbVarcharCompressed = 140
+	mariadbBlobCompressed    = 141
+)
 
 // matches reports whether a table map event fits the table's schema.
 func (ct *capTable) matches(e *replication.TableMapEvent) bool {

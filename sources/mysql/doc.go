@@ -157,7 +157,11 @@
 //     and INET4 columns are in the binlog as their storage, BINARY(16)
 //     and BINARY(4): a table map column of the storage type of a column
 //     the catalog declares UUID, INET6 or INET4 is that column unchanged,
-//     and its bytes are rendered as the server renders the value. A row
+//     and its bytes are rendered as the server renders the value.
+//     MariaDB's COMPRESSED columns are written to the binlog in a form the
+//     binlog reader cannot decode: the table map event of a captured table
+//     with one stops the stream with an error naming the table and the
+//     column. A row
 //     that cannot be decoded becomes a dead letter (stage decode) of its
 //     transaction.
 //   - Schema changes: each table map event of a captured table says which

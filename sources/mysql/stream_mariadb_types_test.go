@@ -90,3 +90,17 @@ func sameRow(a, b []any) bool {
 	}
 	return true
 }
+
+// TestStreamMariaDBCompressedColumn: a COMPRESSED column, which the binlog
+// reader cannot decode, stops the stream with an error naming the table
+// and the column.
+func TestStreamMariaDBCompressedColumn(t *testing.T) {
+	dsn := streamDB(t)
+	testenv.ExecAllMySQL(t, dsn, `CREATE TABLE cz (id INT PRIMARY KEY, v VARCHAR(100) COMPRESSED)`)
+	st, _ := openTestStream(t, dsn, Config{Tables: []string{"cz"}}, streamCfg(t), "")
+	testenv.ExecAllMySQL(t, dsn, `INSERT INTO cz VALUES (1, REPEAT('ab', 40))`)
+	err := nextError(t, st)
+	if !strings.Contains(err.Error(), `column "v" of captured table `+dbName(t, dsn)+`.cz is COMPRESSED`) {
+		t.Errorf("compressed column: %v", err)
+	}
+}
