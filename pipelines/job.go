@@ -20,6 +20,7 @@ import (
 	"github.com/beamsync/beamsync/sinks/opensearch"
 	"github.com/beamsync/beamsync/sources/debezium"
 	"github.com/beamsync/beamsync/sources/kafka"
+	"github.com/beamsync/beamsync/sources/mysql"
 )
 
 // Job is a job spec: where rows come from, which views they are mapped into
@@ -60,13 +61,16 @@ type SourceSpec struct {
 	Kind string `yaml:"kind"`
 	// DSNEnv names the environment variable that holds the connection
 	// string (postgres, mysql). Secrets never appear in a job file.
-	DSNEnv            string       `yaml:"dsn_env"`
-	Tables            []string     `yaml:"tables"`
-	ChunkSize         int          `yaml:"chunk_size"`
-	Parallelism       int          `yaml:"parallelism"`
-	BatchSize         int          `yaml:"batch_size"`
-	AllowNoPrimaryKey bool         `yaml:"allow_no_primary_key"`
-	Files             []FileSource `yaml:"files"`
+	DSNEnv            string   `yaml:"dsn_env"`
+	Tables            []string `yaml:"tables"`
+	ChunkSize         int      `yaml:"chunk_size"`
+	Parallelism       int      `yaml:"parallelism"`
+	BatchSize         int      `yaml:"batch_size"`
+	AllowNoPrimaryKey bool     `yaml:"allow_no_primary_key"`
+	// ZeroDates (mysql): what becomes of zero and invalid dates
+	// ("0000-00-00", "2024-02-31"): keep (default), null or dead_letter.
+	ZeroDates string       `yaml:"zero_dates"`
+	Files     []FileSource `yaml:"files"`
 	// Stream configures change capture (run --mode stream).
 	Stream StreamSourceSpec `yaml:"stream"`
 	// Kafka configures a kafka source: Debezium change events on topics.
@@ -412,6 +416,16 @@ func (j *Job) validateSourceAt(at string, s *SourceSpec) []error {
 	}
 	if s.Kind != SourceKafka && s.Kafka != nil {
 		add("source.kafka", "only for a kafka source")
+	}
+	if n := nodeAt(j.root, at+".zero_dates"); n != nodeAt(j.root, at) && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && n.Value == "null" {
+		s.ZeroDates = mysql.ZeroDatesNull // zero_dates: null is the policy, not YAML's nothing
+	}
+	switch {
+	case s.ZeroDates == "":
+	case s.Kind != SourceMySQL:
+		add("source.zero_dates", "only for a mysql source (MySQL and MariaDB store zero and invalid dates)")
+	case s.ZeroDates != mysql.ZeroDatesKeep && s.ZeroDates != mysql.ZeroDatesNull && s.ZeroDates != mysql.ZeroDatesDeadLetter:
+		add("source.zero_dates", "%q: use keep (the default: the value as the server shows it, \"0000-00-00\"), null, or dead_letter", s.ZeroDates)
 	}
 	for _, f := range []struct {
 		name string

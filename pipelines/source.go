@@ -60,7 +60,7 @@ func (j *Job) MySQLConfig() mysql.Config { return j.Source.mysqlConfig() }
 func (s *SourceSpec) mysqlConfig() mysql.Config {
 	return mysql.Config{
 		Tables: s.Tables, ChunkSize: s.ChunkSize, Parallelism: s.Parallelism,
-		BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey,
+		BatchSize: s.BatchSize, AllowNoPrimaryKey: s.AllowNoPrimaryKey, ZeroDates: s.ZeroDates,
 	}.WithDefaults()
 }
 
@@ -152,7 +152,7 @@ func (m *mysqlSource) describe(ctx context.Context) ([]*change.Table, error) {
 }
 
 func (m *mysqlSource) read(s beam.Scope, tables []*change.Table) (beam.PCollection, beam.PCollection) {
-	return mysql.Read(s, m.spec.DSNEnv, m.cfg, tables), beam.PCollection{}
+	return mysql.Read(s, m.spec.DSNEnv, m.cfg, tables)
 }
 
 func (m *mysqlSource) streamKind() string { return "mysql" }

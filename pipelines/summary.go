@@ -27,6 +27,12 @@ type Summary struct {
 type TableSummary struct {
 	Table string `json:"table"`
 	Read  int64  `json:"read"`
+	// DeadLetters counts the table's rows the source could not decode, or
+	// sent to the dead letters by policy (mysql zero_dates: dead_letter).
+	DeadLetters int64 `json:"dead_letters"`
+	// ZeroDatesNulled counts the zero or invalid dates the source made
+	// null (mysql zero_dates: null).
+	ZeroDatesNulled int64 `json:"zero_dates_nulled,omitempty"`
 }
 
 // ViewSummary counts one view's records.
@@ -52,7 +58,9 @@ type SinkSummary struct {
 func Summarize(p *Plan, d time.Duration) *Summary {
 	s := &Summary{Job: p.Job.Name, Duration: d, DeadLetterFile: filepath.Join(p.Job.DeadLetterPath(), "_dead_letters.jsonl")}
 	for _, t := range p.Tables {
-		s.Tables = append(s.Tables, TableSummary{Table: t.QualifiedName(), Read: runstats.Get(runstats.Read, t.QualifiedName())})
+		q := t.QualifiedName()
+		s.Tables = append(s.Tables, TableSummary{Table: q, Read: runstats.Get(runstats.Read, q),
+			DeadLetters: runstats.Get(runstats.Dead, q), ZeroDatesNulled: runstats.Get(runstats.ZeroNulled, q)})
 	}
 	for _, v := range p.Views {
 		vs := ViewSummary{
@@ -84,9 +92,9 @@ func Summarize(p *Plan, d time.Duration) *Summary {
 func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "job %s finished in %s\n\n", s.Job, s.Duration.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TABLE\tROWS READ\t")
+	fmt.Fprintln(tw, "TABLE\tROWS READ\tDEAD-LETTERED\tZERO DATES NULLED\t")
 	for _, t := range s.Tables {
-		fmt.Fprintf(tw, "%s\t%d\t\n", t.Table, t.Read)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", t.Table, t.Read, t.DeadLetters, t.ZeroDatesNulled)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -104,7 +112,7 @@ func (s *Summary) Print(w io.Writer) {
 	}
 	tw.Flush()
 	if s.DeadLetters > 0 {
-		fmt.Fprintf(w, "\n%d dead letters (rows that could not be mapped or written): %s\n", s.DeadLetters, s.DeadLetterFile)
+		fmt.Fprintf(w, "\n%d dead letters (rows that could not be decoded, mapped or written): %s\n", s.DeadLetters, s.DeadLetterFile)
 	}
 }
 

@@ -272,6 +272,9 @@ func (fn *streamReadFn) ProcessElement(ctx context.Context, _ *sdf.WallTimeWater
 		}
 		for _, d := range u.dead {
 			d.Ack = tok
+			if d.Table != "" {
+				runstats.Add(runstats.Dead, d.Table, 1) // the source's: decode failures, per table
+			}
 			dead(d)
 		}
 	}

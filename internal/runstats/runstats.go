@@ -23,6 +23,7 @@ const (
 	Deleted     = "deleted"     // deletes a sink applied, per view@sink
 	Older       = "older"       // records skipped as older than the view's version, per view@sink
 	Dead        = "dead"        // dead letters, per view (or per table for decode errors)
+	ZeroNulled  = "zero_nulled" // zero or invalid dates made null (zero_dates: null), per table
 	Estimated   = "estimated"   // the source's row estimate, per table
 	Retried     = "retried"     // sink retries, per view@sink
 	WriteBytes  = "bytes"       // bytes written, per view@sink

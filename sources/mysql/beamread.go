@@ -14,16 +14,17 @@ import (
 )
 
 // Read is the Beam entry point: a consistent, parallel snapshot of the
-// tables, as a PCollection of change.Batch. The connection string is read on
+// tables, as a PCollection of change.Batch, and the rows sent to the dead
+// letters (zero_dates: dead_letter) as a PCollection of change.DeadLetter. The connection string is read on
 // the worker from the environment variable dsnEnv, so it never becomes part
 // of the pipeline.
-func Read(s beam.Scope, dsnEnv string, cfg Config, tables []*change.Table) beam.PCollection {
+func Read(s beam.Scope, dsnEnv string, cfg Config, tables []*change.Table) (batches, dead beam.PCollection) {
 	s = s.Scope("mysql.Read")
 	fn := &snapshotFn{DSNEnv: dsnEnv, Tables: tables, Config: readConfig{
 		Tables: cfg.Tables, ChunkSize: cfg.ChunkSize, Parallelism: cfg.Parallelism,
-		BatchSize: cfg.BatchSize, AllowNoPrimaryKey: cfg.AllowNoPrimaryKey, Cursor: cfg.Cursor,
+		BatchSize: cfg.BatchSize, AllowNoPrimaryKey: cfg.AllowNoPrimaryKey, Cursor: cfg.Cursor, ZeroDates: cfg.ZeroDates,
 	}}
-	return beam.ParDo(s, fn, beam.Impulse(s))
+	return beam.ParDo2(s, fn, beam.Impulse(s))
 }
 
 // readConfig is the serialisable part of Config carried in the pipeline.
@@ -34,6 +35,7 @@ type readConfig struct {
 	BatchSize         int      `json:"batch_size"`
 	AllowNoPrimaryKey bool     `json:"allow_no_primary_key"`
 	Cursor            *Cursor  `json:"cursor,omitempty"`
+	ZeroDates         string   `json:"zero_dates,omitempty"`
 }
 
 type snapshotFn struct {
@@ -46,7 +48,7 @@ type snapshotFn struct {
 
 func (f *snapshotFn) Setup() { f.rows = beam.NewCounter("beamsync", "mysql_rows_read") }
 
-func (f *snapshotFn) ProcessElement(ctx context.Context, _ []byte, emit func(change.Batch)) error {
+func (f *snapshotFn) ProcessElement(ctx context.Context, _ []byte, emit func(change.Batch), dead func(change.DeadLetter)) error {
 	dsn := os.Getenv(f.DSNEnv)
 	if dsn == "" {
 		return fmt.Errorf("reading snapshot: environment variable %s is not set on this worker", f.DSNEnv)
@@ -54,6 +56,12 @@ func (f *snapshotFn) ProcessElement(ctx context.Context, _ []byte, emit func(cha
 	cfg := Config{
 		Tables: f.Config.Tables, ChunkSize: f.Config.ChunkSize, Parallelism: f.Config.Parallelism,
 		BatchSize: f.Config.BatchSize, AllowNoPrimaryKey: f.Config.AllowNoPrimaryKey, Cursor: f.Config.Cursor,
+		ZeroDates: f.Config.ZeroDates,
+		OnDeadLetter: func(d change.DeadLetter) error {
+			runstats.Add(runstats.Dead, d.Table, 1)
+			dead(d)
+			return nil
+		},
 	}
 	info, err := Snapshot(ctx, dsn, cfg, f.Tables, func(b change.Batch) error {
 		n := int64(len(b.Changes))
@@ -72,6 +80,7 @@ func (f *snapshotFn) ProcessElement(ctx context.Context, _ []byte, emit func(cha
 }
 
 func init() {
-	register.DoFn3x1[context.Context, []byte, func(change.Batch), error](&snapshotFn{})
+	register.DoFn4x1[context.Context, []byte, func(change.Batch), func(change.DeadLetter), error](&snapshotFn{})
 	register.Emitter1[change.Batch]()
+	register.Emitter1[change.DeadLetter]()
 }

@@ -52,7 +52,7 @@ func StreamSpecJSON(dsnEnv string, cfg Config, scfg StreamConfig, tables []*chan
 		DSNEnv: dsnEnv,
 		Config: readConfig{
 			Tables: cfg.Tables, ChunkSize: cfg.ChunkSize, Parallelism: cfg.Parallelism,
-			BatchSize: cfg.BatchSize, AllowNoPrimaryKey: cfg.AllowNoPrimaryKey,
+			BatchSize: cfg.BatchSize, AllowNoPrimaryKey: cfg.AllowNoPrimaryKey, ZeroDates: cfg.ZeroDates,
 		},
 		Stream: streamSpecCfg{
 			ServerID: scfg.ServerID, Name: scfg.Name,
@@ -75,7 +75,7 @@ func parseStreamSpec(spec string) (streamSpec, Config, StreamConfig, error) {
 	}
 	cfg := Config{
 		Tables: s.Config.Tables, ChunkSize: s.Config.ChunkSize, Parallelism: s.Config.Parallelism,
-		BatchSize: s.Config.BatchSize, AllowNoPrimaryKey: s.Config.AllowNoPrimaryKey,
+		BatchSize: s.Config.BatchSize, AllowNoPrimaryKey: s.Config.AllowNoPrimaryKey, ZeroDates: s.Config.ZeroDates,
 	}
 	scfg := StreamConfig{
 		ServerID: s.Stream.ServerID, Name: s.Stream.Name,

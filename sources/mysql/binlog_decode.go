@@ -25,7 +25,19 @@ type binColumn struct {
 	enum     []string // ENUM: the binlog holds the 1-based index
 	set      []string // SET: the binlog holds the bit mask
 	latin1   bool     // text in latin1: the snapshot connection converts it to UTF-8
+	storage  storage  // MariaDB's UUID, INET6, INET4: the binlog holds their bytes
 }
+
+// storage is how the binlog holds a MariaDB data type whose values the
+// server shows as text but stores as bytes (see storageType).
+type storage uint8
+
+const (
+	storageNone  storage = iota
+	storageUUID          // 16 bytes, shown as 8-4-4-4-12 lower-case hex
+	storageInet6         // 16 bytes, an IPv6 address
+	storageInet4         // 4 bytes, an IPv4 address
+)
 
 // binColumns derives the binlog decoders of a described table's columns.
 func binColumns(t *change.Table) []binColumn {
@@ -38,6 +50,7 @@ func binColumns(t *change.Table) []binColumn {
 		}
 		typ, _ := classify(dt, ct, c.Kind == change.KindJSON)
 		b := binColumn{name: c.Name, typ: typ}
+		b.storage = map[string]storage{"uuid": storageUUID, "inet6": storageInet6, "inet4": storageInet4}[dt]
 		b.unsigned = strings.Contains(ct, "unsigned") || strings.Contains(ct, "zerofill")
 		b.bits = map[string]int{"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "integer": 32, "bigint": 64}[dt]
 		switch dt {
@@ -183,6 +196,9 @@ func binlogValue(c *binColumn, v any) (any, error) {
 			return float64(x), nil
 		}
 	case ctString:
+		if c.storage != storageNone {
+			return storageText(c, v)
+		}
 		switch x := v.(type) {
 		case string:
 			if c.latin1 {
@@ -232,17 +248,19 @@ func binlogValue(c *binColumn, v any) (any, error) {
 		return out, nil
 	case ctDate:
 		if s, ok := v.(string); ok {
-			if zeroDate([]byte(s)) {
-				return nil, nil
+			d := change.Date(strings.Clone(s))
+			if invalidDate([]byte(s)) {
+				return d, &invalidDateError{col: c.name, text: string(d)}
 			}
-			return change.Date(strings.Clone(s)), nil
+			return d, nil
 		}
 	case ctDateTime:
 		if s, ok := v.(string); ok {
-			t, zero, ok := parseDateTime([]byte(s))
+			t, invalid, ok := parseDateTime([]byte(s))
 			switch {
-			case zero:
-				return nil, nil
+			case invalid:
+				s = strings.Clone(s)
+				return s, &invalidDateError{col: c.name, text: s}
 			case ok:
 				return t, nil
 			}

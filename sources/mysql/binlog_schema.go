@@ -143,12 +143,30 @@ func quoteValues(vals []string) string {
 // column derived from the binlog: the same decode type (text and MariaDB's
 // JSON, which is text, count as one) and signedness.
 func compatible(derived, col change.Column) bool {
+	if st := storageType(col.Type); st != "" {
+		return strings.EqualFold(derived.Type, st)
+	}
 	bc := binColumns(&change.Table{Columns: []change.Column{derived, col}})
 	a, b := bc[0], bc[1]
 	if a.typ != b.typ && !(a.typ == ctString && b.typ == ctJSON) {
 		return false
 	}
 	return a.unsigned == b.unsigned || a.typ != ctUnsigned && a.typ != ctSigned
+}
+
+// storageTypes are MariaDB's data types that a table map event describes
+// by their storage: the binlog names the storage type, the catalog the
+// declared one, and both describe the same column.
+var storageTypes = map[string]string{
+	"uuid":  "binary(16)",
+	"inet6": "binary(16)",
+	"inet4": "binary(4)",
+}
+
+// storageType returns the type a table map event gives a column of the
+// declared type ct, when it differs from ct ("" otherwise).
+func storageType(ct string) string {
+	return storageTypes[strings.ToLower(strings.TrimSpace(ct))]
 }
 
 // tableFromMap builds the schema of the rows that follow a table map

@@ -13,6 +13,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/runstats"
 )
 
 // errClosed is what Next returns once the stream is closed.
@@ -62,10 +63,14 @@ type binlogStream struct {
 	src       *source
 	scfg      StreamConfig
 	allowNoPK bool
-	syncer    *replication.BinlogSyncer
-	cancel    context.CancelFunc
-	pumpDone  chan struct{}
-	events    chan eventOrErr
+	zeroDates string // Config.ZeroDates
+	// pending are the snapshot's dead letters (SnapshotAndStream), handed
+	// out with the first Progress.
+	pending  []change.DeadLetter
+	syncer   *replication.BinlogSyncer
+	cancel   context.CancelFunc
+	pumpDone chan struct{}
+	events   chan eventOrErr
 
 	// Next's state (Next runs on one goroutine).
 	tables map[tableRef]*capTable
@@ -197,6 +202,10 @@ func (s *binlogStream) take(p *change.Progress, b *boundary) {
 		p.Batches = append(p.Batches, bt)
 	}
 	p.DeadLetters = append(p.DeadLetters, b.dead...)
+	if len(s.pending) > 0 {
+		p.DeadLetters = append(p.DeadLetters, s.pending...)
+		s.pending = nil
+	}
 	p.Checkpoint = b.cp
 	if len(b.batches) > 0 || len(b.dead) > 0 {
 		p.CommitTime = b.at
@@ -322,6 +331,16 @@ func (s *binlogStream) tableMap(ctx context.Context, e *replication.TableMapEven
 	}
 	names := e.ColumnNameString()
 	types := string(e.ColumnType)
+	for i, tp := range e.ColumnType {
+		if tp == mariadbVarcharCompressed || tp == mariadbBlobCompressed {
+			col := fmt.Sprintf("%d", i+1)
+			if i < len(names) {
+				col = fmt.Sprintf("%q", names[i])
+			}
+			return fmt.Errorf("mysql: column %s of captured table %s is COMPRESSED at %s: MariaDB writes compressed columns to the binlog in a form the stream cannot read; remove the attribute (ALTER TABLE ... MODIFY the column without COMPRESSED) and re-sync with --snapshot always",
+				col, ct.t.QualifiedName(), sourcePos(s.file, uint64(h.LogPos-h.EventSize)))
+		}
+	}
 	if ct.seen && !ct.stale && slices.Equal(names, ct.names) && types == ct.types {
 		return s.applyCollations(ct, e)
 	}
@@ -346,6 +365,13 @@ func (s *binlogStream) tableMap(ctx context.Context, e *replication.TableMapEven
 	s.setSchema(ct, t)
 	return s.applyCollations(ct, e)
 }
+
+// MariaDB's binlog types of COMPRESSED columns (MYSQL_TYPE_VARCHAR_COMPRESSED,
+// MYSQL_TYPE_BLOB_COMPRESSED), which the binlog reader cannot decode.
+const (
+	mariadbVarcharCompressed = 140
+	mariadbBlobCompressed    = 141
+)
 
 // matches reports whether a table map event fits the table's schema.
 func (ct *capTable) matches(e *replication.TableMapEvent) bool {
@@ -627,20 +653,32 @@ func (s *binlogStream) rows(e *replication.RowsEvent, h *replication.EventHeader
 		var derr error
 		switch op {
 		case change.OpCreate:
-			after, derr = ct.image(e.Rows[i])
+			after, derr = s.image(ct, e.Rows[i])
 		case change.OpDelete:
-			before, derr = ct.image(e.Rows[i])
+			before, derr = s.image(ct, e.Rows[i])
 		case change.OpUpdate:
-			before, derr = ct.image(e.Rows[i])
+			before, derr = s.image(ct, e.Rows[i])
 			if derr == nil {
-				after, derr = ct.image(e.Rows[i+1])
+				after, derr = s.image(ct, e.Rows[i+1])
 			}
 		}
 		if derr != nil {
-			s.txDead = append(s.txDead, change.DeadLetter{
+			d := change.DeadLetter{
 				Stage: change.StageDecode, Table: ct.t.QualifiedName(), Position: pos, SourcePos: srcPos,
 				Reason: fmt.Sprintf("decoding row %d of a %s event of %s: %v", row, op, ct.t.QualifiedName(), derr),
-			})
+			}
+			if _, ok := derr.(*invalidDateError); ok {
+				d.Reason += " (zero_dates: dead_letter)"
+				img := after
+				if img == nil {
+					img = before
+				}
+				if img != nil {
+					d.Key = change.JSON(change.AppendJSON(nil, key(ct.t, img)))
+					d.Row = change.RowJSON(ct.t, img)
+				}
+			}
+			s.txDead = append(s.txDead, d)
 			continue
 		}
 		c := change.Change{Op: op, Before: before, After: after, CommitTime: commit, Position: pos, SourcePos: srcPos}
@@ -672,20 +710,31 @@ func (s *binlogStream) rows(e *replication.RowsEvent, h *replication.EventHeader
 	return nil
 }
 
-// image decodes one row image.
-func (ct *capTable) image(row []any) ([]any, error) {
+// image decodes one row image, applying the ZeroDates policy. A row that
+// policy dead-letters comes back whole with the *invalidDateError.
+func (s *binlogStream) image(ct *capTable, row []any) ([]any, error) {
 	if len(row) != len(ct.cols) {
 		return nil, fmt.Errorf("the row has %d columns, the table %d", len(row), len(ct.cols))
 	}
 	out := make([]any, len(row))
+	var dead error
 	for i, v := range row {
 		x, err := binlogValue(&ct.cols[i], v)
 		if err != nil {
-			return nil, err
+			var nulled bool
+			if x, nulled, err = zeroPolicy(s.zeroDates, x, err); nulled {
+				runstats.Add(runstats.ZeroNulled, ct.t.QualifiedName(), 1)
+			}
+			if _, ok := err.(*invalidDateError); ok {
+				dead, err = err, nil
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
 		out[i] = x
 	}
-	return out, nil
+	return out, dead
 }
 
 func key(t *change.Table, row []any) []any {

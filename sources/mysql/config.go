@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/beamsync/beamsync/change"
 )
 
 // Defaults of Config.
@@ -13,6 +15,20 @@ const (
 	DefaultBatchSize   = 1024
 
 	maxParallelism = 256
+)
+
+// Policies of Config.ZeroDates: what becomes of a zero or invalid date
+// ("0000-00-00", "2024-00-15", "2024-02-31", "0000-00-00 00:00:00"), which
+// MySQL stores where sql_mode allows it.
+const (
+	// ZeroDatesKeep (the default) keeps the value as the server shows it:
+	// a DATE as change.Date of its text, a DATETIME or TIMESTAMP as a
+	// string of its text.
+	ZeroDatesKeep = "keep"
+	// ZeroDatesNull makes the value null (counted per table).
+	ZeroDatesNull = "null"
+	// ZeroDatesDeadLetter sends the row to the dead letters (stage decode).
+	ZeroDatesDeadLetter = "dead_letter"
 )
 
 // Config configures Describe and Snapshot.
@@ -30,6 +46,9 @@ type Config struct {
 	// AllowNoPrimaryKey lets tables without a primary key be captured; they
 	// are read as one unchunked range.
 	AllowNoPrimaryKey bool `yaml:"allow_no_primary_key" json:"allow_no_primary_key"`
+	// ZeroDates says what becomes of zero and invalid dates: keep
+	// (default), null or dead_letter (see ZeroDatesKeep).
+	ZeroDates string `yaml:"zero_dates" json:"zero_dates,omitempty"`
 	// Cursor, when set, reads only the rows changed since a watermark
 	// (incremental batch; see Cursor).
 	Cursor *Cursor `yaml:"-" json:"cursor,omitempty"`
@@ -38,6 +57,10 @@ type Config struct {
 	// right after the consistent point is established and the tables are
 	// unlocked, before any row is read. It is a test hook.
 	OnSnapshot func() `yaml:"-" json:"-"`
+	// OnDeadLetter receives the rows Snapshot sends to the dead letters
+	// (ZeroDates dead_letter), on Snapshot's calling goroutine, like emit;
+	// Snapshot refuses ZeroDates dead_letter without it.
+	OnDeadLetter func(change.DeadLetter) error `yaml:"-" json:"-"`
 }
 
 // Validate checks the configuration. Zero sizes mean the defaults.
@@ -67,10 +90,22 @@ func (c *Config) Validate() error {
 	if c.BatchSize < 0 {
 		errs = append(errs, fmt.Errorf("batch_size: %d is negative (0 means the default, %d)", c.BatchSize, DefaultBatchSize))
 	}
+	if err := validateZeroDates(c.ZeroDates); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("mysql source config: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// validateZeroDates checks a ZeroDates policy ("" is the default, keep).
+func validateZeroDates(p string) error {
+	switch p {
+	case "", ZeroDatesKeep, ZeroDatesNull, ZeroDatesDeadLetter:
+		return nil
+	}
+	return fmt.Errorf("zero_dates: %q is not a policy: use keep (the default: the value as the server shows it), null, or dead_letter", p)
 }
 
 // WithDefaults returns c with zero sizes replaced by the defaults.

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -91,5 +92,21 @@ func TestDecodeHelpers(t *testing.T) {
 	}
 	if got := similarNames("ordrs", []string{"orders", "customers", "order_items", "ORDRS2"}, 5); len(got) < 2 || got[0] != "ORDRS2" && got[0] != "orders" {
 		t.Errorf("similar: %v", got)
+	}
+}
+
+func TestConfigZeroDates(t *testing.T) {
+	for _, p := range []string{"", ZeroDatesKeep, ZeroDatesNull, ZeroDatesDeadLetter} {
+		c := Config{Tables: []string{"t"}, ZeroDates: p}
+		if err := c.Validate(); err != nil {
+			t.Errorf("zero_dates %q: %v", p, err)
+		}
+	}
+	c := Config{Tables: []string{"t"}, ZeroDates: "drop"}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `zero_dates: "drop" is not a policy`) || !strings.Contains(err.Error(), "dead_letter") {
+		t.Errorf("zero_dates drop: %v", err)
+	}
+	if _, err := Snapshot(context.Background(), "root@tcp(127.0.0.1:1)/x", Config{ZeroDates: ZeroDatesDeadLetter}, []*change.Table{{Name: "t"}}, nil); err == nil || !strings.Contains(err.Error(), "OnDeadLetter") {
+		t.Errorf("dead_letter without OnDeadLetter: %v", err)
 	}
 }

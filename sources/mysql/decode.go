@@ -137,17 +137,19 @@ func decode(c *column, v any, a *arena) (any, error) {
 		}
 	case ctDate:
 		if b, ok := v.([]byte); ok {
-			if zeroDate(b) {
-				return nil, nil
+			d := change.Date(a.string(b))
+			if invalidDate(b) {
+				return d, &invalidDateError{col: c.name, text: string(d)}
 			}
-			return change.Date(a.string(b)), nil
+			return d, nil
 		}
 	case ctDateTime:
 		if b, ok := v.([]byte); ok {
-			t, zero, ok := parseDateTime(b)
+			t, invalid, ok := parseDateTime(b)
 			switch {
-			case zero:
-				return nil, nil
+			case invalid:
+				s := string(b)
+				return s, &invalidDateError{col: c.name, text: s}
 			case ok:
 				return t, nil
 			}
@@ -214,19 +216,73 @@ func floatValue(f float32) float64 {
 	return d
 }
 
-// zeroDate reports whether a DATE text is MySQL's zero date or has a zero
-// month or day ("0000-00-00", "2024-00-00"): no calendar date.
-func zeroDate(b []byte) bool {
-	return len(b) >= 10 && (b[5] == '0' && b[6] == '0' || b[8] == '0' && b[9] == '0')
+// invalidDateError is what decode returns, with the value as the server
+// shows it, for a zero or invalid date; the caller applies the ZeroDates
+// policy.
+type invalidDateError struct{ col, text string }
+
+func (e *invalidDateError) Error() string {
+	return fmt.Sprintf("column %q: zero or invalid date %q", e.col, e.text)
 }
 
-// parseDateTime parses "2006-01-02 15:04:05[.ffffff]" as a UTC time. zero
-// reports a zero or partly zero date ("0000-00-00 00:00:00").
-func parseDateTime(b []byte) (t time.Time, zero, ok bool) {
+// zeroPolicy applies a ZeroDates policy to what decode returned with err:
+// keep gives the value as the server shows it, null gives nil (nulled),
+// dead_letter the *invalidDateError back (the row is dead-lettered). Any
+// other error comes back as it is.
+func zeroPolicy(policy string, x any, err error) (v any, nulled bool, _ error) {
+	if _, ok := err.(*invalidDateError); !ok {
+		return nil, false, err
+	}
+	switch policy {
+	case ZeroDatesNull:
+		return nil, true, nil
+	case ZeroDatesDeadLetter:
+		return x, false, err
+	}
+	return x, false, nil
+}
+
+// invalidDate reports whether the date part of a DATE, DATETIME or
+// TIMESTAMP text is no calendar date: MySQL's zero date, a zero month or
+// day ("2024-00-15"), or a day past the month's end ("2024-02-31", which
+// ALLOW_INVALID_DATES lets in). A year 0 with a real month and day is a
+// date (MySQL stores it).
+func invalidDate(b []byte) bool {
+	if len(b) < 10 || b[4] != '-' || b[7] != '-' {
+		return false
+	}
+	year, ok1 := digits(b[0:4])
+	month, ok2 := digits(b[5:7])
+	day, ok3 := digits(b[8:10])
+	if !(ok1 && ok2 && ok3) {
+		return false
+	}
+	return month < 1 || month > 12 || day < 1 || day > daysIn(year, month)
+}
+
+// daysIn returns the days of a month in MySQL's calendar (in which year 0
+// is no leap year).
+func daysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0 && year != 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// parseDateTime parses "2006-01-02 15:04:05[.ffffff]" as a UTC time.
+// invalid reports a zero or invalid date ("0000-00-00 00:00:00",
+// "2024-02-31 10:00:00"), which no time.Time holds.
+func parseDateTime(b []byte) (t time.Time, invalid, ok bool) {
 	if len(b) < 19 || b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
 		return time.Time{}, false, false
 	}
-	if zeroDate(b) {
+	if invalidDate(b) {
 		return time.Time{}, true, false
 	}
 	year, ok1 := digits(b[0:4])

@@ -101,11 +101,19 @@
 //	TIME(n)                     change.TimeOfDay, the server's text: may be negative or past 24h ("-838:59:59")
 //	JSON                        change.JSON; in MariaDB, a LONGTEXT with CHECK (json_valid(col))
 //	spatial types               string, WKT (ST_AsText)
+//	UUID, INET6, INET4 (MariaDB) string, the server's text ("123e4567-e89b-12d3-a456-426614174000", "::ffff:1.2.3.4", "1.2.3.4")
 //	others                      string
 //
-// Zero and partly zero dates ("0000-00-00", "2024-00-10 00:00:00"), which
-// MySQL uses for "no date" where sql_mode allows them, decode as nil, even
-// in a NOT NULL column.
+// Zero and invalid dates ("0000-00-00", "2024-00-10", "2024-02-31",
+// "0000-00-00 00:00:00"), which MySQL stores where sql_mode allows them,
+// follow Config.ZeroDates, in the snapshot and the stream alike: keep (the
+// default) gives the server's text, a DATE as change.Date("0000-00-00"), a
+// DATETIME or TIMESTAMP as the string "0000-00-00 00:00:00" (with the
+// column's fraction digits), as no time.Time can hold it; null gives nil
+// (counted per table, runstats.ZeroNulled); dead_letter sends the row to
+// the dead letters (stage decode, with the column and value; Snapshot
+// hands them to Config.OnDeadLetter, SnapshotAndStream with the stream's
+// first Progress).
 //
 // # Change capture
 //
@@ -145,8 +153,17 @@
 //   - Before and After are full images (binlog_row_image=FULL), decoded to
 //     the same Go types as the snapshot's values of the column (see
 //     "Values"; latin1 text is converted to UTF-8 when the binlog carries
-//     the collations, binlog_row_metadata=FULL). A row that cannot be
-//     decoded becomes a dead letter (stage decode) of its transaction.
+//     the collations, binlog_row_metadata=FULL). MariaDB's UUID, INET6
+//     and INET4 columns are in the binlog as their storage, BINARY(16)
+//     and BINARY(4): a table map column of the storage type of a column
+//     the catalog declares UUID, INET6 or INET4 is that column unchanged,
+//     and its bytes are rendered as the server renders the value.
+//     MariaDB's COMPRESSED columns are written to the binlog in a form the
+//     binlog reader cannot decode: the table map event of a captured table
+//     with one stops the stream with an error naming the table and the
+//     column. A row
+//     that cannot be decoded becomes a dead letter (stage decode) of its
+//     transaction.
 //   - Schema changes: each table map event of a captured table says which
 //     columns the following rows have (by name with
 //     binlog_row_metadata=FULL, by count and type otherwise). When they
@@ -168,6 +185,16 @@
 //     state); it never waits for Next. Close releases the binlog and SQL
 //     connections, may be called twice and while Next blocks in another
 //     goroutine (Next then returns an error).
+//   - One captured table's failure: a row that cannot be decoded (or that
+//     zero_dates dead_letter refuses) becomes a dead letter naming its
+//     table, with the reason, and the other tables' changes, and the
+//     table's other rows, go on; the pipeline counts them per table
+//     (runstats.Dead). Anything that stops the table from being followed
+//     at all (a schema change the binlog's rows do not fit, a DROP,
+//     TRUNCATE, an XA transaction, and a schema change the view's mapping
+//     cannot take under schema_change: fail) stops the whole stream, and
+//     the job, with an error naming the table: a table is never left
+//     behind while the others go on.
 //   - Errors of Next are final; the caller reopens from its last
 //     acknowledged checkpoint. A lost binlog connection is such an error:
 //     the stream never reconnects by itself (a silent reconnect could skip

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/runstats"
 )
 
 // reader is one connection of a snapshot, in its snapshot transaction,
@@ -17,8 +18,9 @@ import (
 type reader struct {
 	conn      *sql.Conn
 	q         *queue
-	out       chan<- change.Batch
+	out       chan<- snapItem
 	fail      func(error)
+	zeroDates string // Config.ZeroDates
 	srv       server
 	batchSize int
 	chunkSize int
@@ -26,6 +28,13 @@ type reader struct {
 	pos       change.Position
 	sourcePos string
 	at        time.Time
+}
+
+// snapItem is what a reader hands Snapshot: a batch, or a row for the
+// dead letters.
+type snapItem struct {
+	batch change.Batch
+	dead  *change.DeadLetter
 }
 
 // run serves tasks until the queue is done, then ends the transaction.
@@ -157,10 +166,20 @@ func (r *reader) read(ctx context.Context, c chunk) error {
 		i := len(b.Changes)
 		row := vals[i*ncol : (i+1)*ncol : (i+1)*ncol]
 		a.reset(p.cols, v)
+		var deadErr error
 		for j := range p.cols {
 			x, err := decode(&p.cols[j], v[j], &a)
 			if err != nil {
-				return err
+				var nulled bool
+				if x, nulled, err = zeroPolicy(r.zeroDates, x, err); nulled {
+					runstats.Add(runstats.ZeroNulled, p.t.QualifiedName(), 1)
+				}
+				if _, ok := err.(*invalidDateError); ok {
+					deadErr, err = err, nil
+				}
+				if err != nil {
+					return err
+				}
 			}
 			row[j] = x
 		}
@@ -170,6 +189,13 @@ func (r *reader) read(ctx context.Context, c chunk) error {
 			for j, k := range p.key {
 				key[j] = row[k]
 			}
+		}
+		if deadErr != nil {
+			return r.sendDead(ctx, change.DeadLetter{
+				Stage: change.StageDecode, Table: p.t.QualifiedName(), Key: change.JSON(change.AppendJSON(nil, key)),
+				Position: r.pos, SourcePos: r.sourcePos, Row: change.RowJSON(p.t, row),
+				Reason: fmt.Sprintf("reading %s in the snapshot: %v (zero_dates: dead_letter)", p.t.QualifiedName(), deadErr),
+			})
 		}
 		b.Changes = append(b.Changes, change.Change{
 			Op: change.OpRead, Key: key, After: row,
@@ -195,7 +221,16 @@ func (r *reader) read(ctx context.Context, c chunk) error {
 
 func (r *reader) send(ctx context.Context, b change.Batch) error {
 	select {
-	case r.out <- b:
+	case r.out <- snapItem{batch: b}:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func (r *reader) sendDead(ctx context.Context, d change.DeadLetter) error {
+	select {
+	case r.out <- snapItem{dead: &d}:
 		return nil
 	case <-ctx.Done():
 		return context.Cause(ctx)

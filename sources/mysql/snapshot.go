@@ -51,6 +51,9 @@ func Snapshot(ctx context.Context, dsn string, cfg Config, tables []*change.Tabl
 	if len(tables) == 0 {
 		return info, errors.New("mysql: snapshot of no tables: pass the tables Describe returns")
 	}
+	if cfg.ZeroDates == ZeroDatesDeadLetter && cfg.OnDeadLetter == nil {
+		return info, errors.New("mysql: zero_dates: dead_letter needs somewhere to send the rows: set Config.OnDeadLetter")
+	}
 	plans := make([]*tablePlan, len(tables))
 	for i, t := range tables {
 		p, err := newPlan(t)
@@ -133,10 +136,10 @@ func Snapshot(ctx context.Context, dsn string, cfg Config, tables []*change.Tabl
 			cancel(err)
 		})
 	}
-	out := make(chan change.Batch, cfg.Parallelism)
+	out := make(chan snapItem, cfg.Parallelism)
 	for _, c := range conns {
 		r := &reader{
-			conn: c, q: q, out: out, fail: fail, srv: s.srv,
+			conn: c, q: q, out: out, fail: fail, srv: s.srv, zeroDates: cfg.ZeroDates,
 			batchSize: cfg.BatchSize, chunkSize: cfg.ChunkSize,
 			pos: pos, sourcePos: sourcePos(pt.file, pt.offset), at: pt.time,
 		}
@@ -156,10 +159,17 @@ func Snapshot(ctx context.Context, dsn string, cfg Config, tables []*change.Tabl
 		close(out)
 	}()
 
-	for b := range out {
+	for it := range out {
 		if ctx.Err() != nil {
 			continue // stopping: let the readers drain out
 		}
+		if it.dead != nil {
+			if err := cfg.OnDeadLetter(*it.dead); err != nil {
+				fail(fmt.Errorf("mysql: sending a dead letter of %s: %w", it.dead.Table, err))
+			}
+			continue
+		}
+		b := it.batch
 		if err := emit(b); err != nil {
 			fail(fmt.Errorf("mysql: emitting a batch of %s: %w", b.Table.QualifiedName(), err))
 		}

@@ -116,6 +116,16 @@ func SnapshotAndStream(ctx context.Context, dsn string, cfg Config, scfg StreamC
 	if err := probeStream(ctx, dsn, scfg); err != nil {
 		return nil, SnapshotInfo{}, err
 	}
+	// Without a dead-letter receiver of its own, the snapshot's dead
+	// letters (zero_dates: dead_letter) come with the stream's first
+	// Progress.
+	var pending []change.DeadLetter
+	if cfg.ZeroDates == ZeroDatesDeadLetter && cfg.OnDeadLetter == nil {
+		cfg.OnDeadLetter = func(d change.DeadLetter) error {
+			pending = append(pending, d)
+			return nil
+		}
+	}
 	info, err := Snapshot(ctx, dsn, cfg, tables, emit)
 	if err != nil {
 		return nil, info, err
@@ -124,6 +134,9 @@ func SnapshotAndStream(ctx context.Context, dsn string, cfg Config, scfg StreamC
 	// File:Offset and none after; the binlog from there on is exactly the
 	// rest.
 	st, err := OpenStream(ctx, dsn, cfg, scfg, tables, change.Checkpoint(sourcePos(info.File, info.Offset)))
+	if bs, ok := st.(*binlogStream); ok && err == nil {
+		bs.pending = pending
+	}
 	return st, info, err
 }
 
@@ -169,7 +182,7 @@ func OpenStream(ctx context.Context, dsn string, cfg Config, scfg StreamConfig, 
 		return nil, err
 	}
 	st := &binlogStream{
-		src: s, scfg: scfg, allowNoPK: cfg.AllowNoPrimaryKey,
+		src: s, scfg: scfg, allowNoPK: cfg.AllowNoPrimaryKey, zeroDates: cfg.ZeroDates,
 		tables: map[tableRef]*capTable{}, byID: map[uint64]*capTable{},
 		events: make(chan eventOrErr, eventQueue), closed: make(chan struct{}),
 	}
