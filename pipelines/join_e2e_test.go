@@ -315,3 +315,40 @@ func decodeNumbers(t *testing.T, line string) any {
 	}
 	return v
 }
+
+// TestExampleTwoServices runs examples/two-services on its fixtures.
+func TestExampleTwoServices(t *testing.T) {
+	shop, crm := testenv.NewPostgresDB(t), testenv.NewMySQLDB(t)
+	for db, file := range map[string]string{shop: "shop.sql", crm: "crm.sql"} {
+		text, err := os.ReadFile(filepath.Join("..", "examples", "two-services", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db == shop {
+			testenv.ExecAllPostgres(t, db, string(text))
+		} else {
+			testenv.ExecAllMySQL(t, db, string(text))
+		}
+	}
+	t.Setenv("SHOP_DSN", shop)
+	t.Setenv("CRM_DSN", crm)
+	dir := t.TempDir()
+	for _, f := range []string{"job.yaml", "order_docs.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "examples", "two-services", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := runJob(t, filepath.Join(dir, "job.yaml"), "direct")
+	if sum.DeadLetters != 0 {
+		t.Errorf("dead letters: %d", sum.DeadLetters)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "out", "views", "order_docs.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareGolden(t, got, "two_services_order_docs.jsonl")
+}
