@@ -139,6 +139,15 @@
 //     differ from the described table, its changes carry a new change.Table
 //     (same name and key), so that the views' schema_change policy applies.
 //     A key column that disappears stops the stream.
+//   - Stored generated columns (GENERATED ALWAYS AS (...) STORED): pgoutput
+//     leaves them out of its messages. Describe reads their expressions
+//     (change.Column.Generated); a Relation message that lacks exactly them
+//     is the unchanged schema, and their value in each row image is
+//     computed by PostgreSQL from the row's sent values on the catalog
+//     connection (one pipelined batch of queries per transaction), so the
+//     view holds what a snapshot reads. A generated value whose expression
+//     reads an unchanged TOAST value that was not sent is change.Unchanged.
+//     A generated column in the primary key stops the stream.
 //   - TRUNCATE of a captured table stops the stream (Truncate "fail", the
 //     default: the views need a new snapshot) or is ignored with a warning.
 //
