@@ -75,7 +75,11 @@
 //	arrays of any type               []any            (KindArray) NULL elements nil, dimensions nested
 //	anything else                    string           (KindString) the type's text form (inet, money, ranges, ...)
 //
-// Infinite timestamps read as [TimestampInfinity] and [TimestampNegInfinity].
+// Infinite timestamps read as [TimestampInfinity] and [TimestampNegInfinity]
+// (change.TimestampInfinity and change.TimestampNegInfinity: sentinels no
+// finite value can be, which every output renders as "infinity" and
+// "-infinity"); infinite dates as the Date text "infinity" and "-infinity".
+// A finite 0001-01-01 00:00:00 stays itself.
 // Domains read as their base type. Array lower bounds are dropped.
 //
 // Hot types are fetched in binary and decoded without reflection; numeric,
