@@ -62,6 +62,7 @@
 //
 //	int2, int4, int8, oid            int64            (KindInt)
 //	numeric                          change.Decimal   (KindDecimal) exact text, "NaN", "Infinity"
+//	money                            change.Decimal   (KindDecimal) exact, "-92233720368547758.08": read cast to numeric, whatever lc_monetary
 //	float4, float8                   float64          (KindFloat) NaN and ±Inf kept; float4 via its shortest decimal
 //	bool                             bool             (KindBool)
 //	bytea                            []byte           (KindBytes)
@@ -73,7 +74,7 @@
 //	uuid                             string           (KindString) canonical lower case
 //	text, varchar, char, name, enums string           (KindString)
 //	arrays of any type               []any            (KindArray) NULL elements nil, dimensions nested
-//	anything else                    string           (KindString) the type's text form (inet, money, ranges, ...)
+//	anything else                    string           (KindString) the type's text form (inet, ranges, ...)
 //
 // Infinite timestamps read as [TimestampInfinity] and [TimestampNegInfinity]
 // (change.TimestampInfinity and change.TimestampNegInfinity: sentinels no

@@ -12,7 +12,7 @@ import (
 	"github.com/beamsync/beamsync/change"
 )
 
-// Stored generated columns. pgoutput leaves GENERATED ALWAYS AS (...)
+// Stored generated columns, and money. pgoutput leaves GENERATED ALWAYS AS (...)
 // STORED columns out of its Relation and row messages (PostgreSQL 12 to
 // 17, and 18 unless the publication publishes them). The stream puts them
 // back: a Relation message that lacks exactly the table's generated
@@ -27,7 +27,10 @@ import (
 // its own row, so the result is what the table stores and what a snapshot
 // reads. When a column the expression reads was not sent (an unchanged
 // TOAST value without an old row to take it from), the generated value is
-// change.Unchanged too.
+// change.Unchanged too. Money columns, whose text follows lc_monetary
+// ("$1,234.50"), go through the same query: the catalog connection, with
+// the replication connection's lc_monetary, reads the text back and casts
+// it to numeric, exactly as the snapshot reads them.
 
 // genColumn is a generated column the relation message left out.
 type genColumn struct {
@@ -153,6 +156,17 @@ func (st *pgStream) newGeneration(ctx context.Context, m *pglogrepl.RelationMess
 	var sel []string
 	for i, c := range cols {
 		if c.gen == nil {
+			// A money column's text is in lc_monetary's format: the
+			// catalog connection, with the same lc_monetary, reads it
+			// back and casts it to numeric, as the snapshot does.
+			if cast := st.types.moneyCast(m.Columns[c.msg].DataType); cast != "" {
+				dec := &decoder{op: opNumeric}
+				if cast == "::numeric[]" {
+					dec = &decoder{op: opArrayText, elem: &decoder{op: opNumeric}, delim: ','}
+				}
+				g.cols = append(g.cols, genColumn{index: i, refs: []int{c.msg}, dec: dec})
+				sel = append(sel, "("+ident(m.Columns[c.msg].Name)+")"+cast+"::text")
+			}
 			continue
 		}
 		gc := genColumn{index: i, dec: st.types.textInputDecoder(c.gen.oid)}
@@ -196,6 +210,9 @@ func (g *generation) newRow(row []any, td, old *pglogrepl.TupleData) *genRow {
 	}
 	some := false
 	for _, gc := range g.cols {
+		if change.IsUnchanged(row[gc.index]) {
+			continue // not sent: an unchanged TOAST value, or not in a key-only image
+		}
 		row[gc.index] = nil
 		for _, r := range gc.refs {
 			if unsent[r] {

@@ -784,11 +784,7 @@ func (st *pgStream) message(data []byte) error {
 		if before == nil {
 			return fmt.Errorf("postgres stream: a delete of %s came without its key: give the table a primary key or REPLICA IDENTITY FULL", rel.name)
 		}
-		var gen []*genRow
-		if m.OldTupleType == pglogrepl.UpdateMessageTupleTypeOld {
-			gen = rel.genRows(before, m.OldTuple, nil)
-		}
-		st.add(rel, change.Change{Op: change.OpDelete, Before: before}, gen...)
+		st.add(rel, change.Change{Op: change.OpDelete, Before: before}, rel.genRows(before, m.OldTuple, nil)...)
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
 			rel, err := st.rel(id)
@@ -970,8 +966,8 @@ func (st *pgStream) update(m *pglogrepl.UpdateMessage) error {
 	var oldTD *pglogrepl.TupleData
 	if m.OldTupleType == pglogrepl.UpdateMessageTupleTypeOld {
 		full, oldTD = before, m.OldTuple
-		oldGen = rel.genRows(before, m.OldTuple, nil)
 	}
+	oldGen = rel.genRows(before, m.OldTuple, nil)
 	after, err := st.tuple(rel, m.NewTuple, full, "update")
 	if err != nil {
 		return err
