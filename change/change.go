@@ -46,6 +46,10 @@ type Column struct {
 	Type     string `json:"type"` // the database's type name, e.g. "numeric(38,10)"
 	Kind     Kind   `json:"kind"` // the value kind this column decodes to
 	Nullable bool   `json:"nullable"`
+	// Generated is the expression of a column the database computes from
+	// the row's other columns (PostgreSQL's GENERATED ALWAYS AS (...)
+	// STORED), empty for other columns.
+	Generated string `json:"generated,omitempty"`
 }
 
 // Table is the schema of a captured table as the source knows it.

@@ -90,6 +90,8 @@ func TestAppendJSON(t *testing.T) {
 		{"\xff", `"\ufffd"`},
 		{time.Date(2024, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600)), `"2024-01-02T02:04:05.0000006Z"`},
 		{[]byte("hi"), `"aGk="`},
+		{TimestampInfinity, `"infinity"`},
+		{[]any{TimestampNegInfinity, Date("-infinity"), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)}, `["-infinity","-infinity","0001-01-01T00:00:00Z"]`},
 		{JSON(`{"a": 1,  "b": [ 2 ]}`), `{"a":1,"b":[2]}`},
 		{JSON(`not json`), `"not json"`},
 		{map[string]any{"b": int64(1), "a": nil}, `{"a":null,"b":1}`},

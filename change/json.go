@@ -15,7 +15,8 @@ import (
 //   - NaN and ±Inf, which JSON cannot hold, are written as the strings
 //     "NaN", "Infinity" and "-Infinity".
 //   - Decimal and uint64 are written as JSON numbers with all their digits.
-//   - time.Time is written in RFC 3339 with nanoseconds, in UTC.
+//   - time.Time is written in RFC 3339 with nanoseconds, in UTC; the
+//     infinite timestamps as the strings "infinity" and "-infinity".
 //   - []byte is written as standard base64.
 //   - JSON is written as is (invalid JSON text is written as a string).
 //   - map keys are written in sorted order; *Doc keeps its field order.
@@ -40,6 +41,9 @@ func AppendJSON(b []byte, v any) []byte {
 		}
 		return appendString(b, string(x)) // NaN, Infinity
 	case time.Time:
+		if inf := InfinityText(x); inf != "" {
+			return appendString(b, inf)
+		}
 		b = append(b, '"')
 		b = appendTimeUTC(b, x)
 		return append(b, '"')

@@ -257,6 +257,17 @@ var helperCases = []helperCase{
 	{code: `month(dt)`, vals: vals{"dt": change.Date("2024-12-31")}, want: int64(12)},
 	{code: `year(dt)`, vals: vals{"dt": change.Date("infinity")}, err: `cannot read date "infinity"`},
 	{code: `year(t)`, want: nil},
+	// Infinite timestamps stay infinite or fail the row, never become finite.
+	{code: `date_of(t, "Asia/Tokyo")`, vals: vals{"t": change.TimestampInfinity}, want: change.Date("infinity")},
+	{code: `date_of(t)`, vals: vals{"t": change.TimestampNegInfinity}, want: change.Date("-infinity")},
+	{code: `format_time(t, "2006")`, vals: vals{"t": change.TimestampInfinity}, want: "infinity"},
+	{code: `to_tz(t, "Asia/Tokyo")`, vals: vals{"t": change.TimestampNegInfinity}, want: "-infinity"},
+	{code: `trunc_time(t, "day", "Asia/Tokyo")`, vals: vals{"t": change.TimestampInfinity}, want: change.TimestampInfinity},
+	{code: `trunc_time(t, "year")`, vals: vals{"t": change.TimestampNegInfinity}, want: change.TimestampNegInfinity},
+	{code: `unix_ms(t)`, vals: vals{"t": change.TimestampInfinity}, err: `unix_ms: the timestamp is infinity`},
+	{code: `year(t)`, vals: vals{"t": change.TimestampNegInfinity}, err: `year: the timestamp is -infinity`},
+	{code: `month(t)`, vals: vals{"t": change.TimestampInfinity}, err: `month: the timestamp is infinity`},
+	{code: `day(t)`, vals: vals{"t": change.TimestampInfinity}, err: `day: the timestamp is infinity`},
 	// JSON
 	{code: `json_get(j, "a.b[1]")`, vals: vals{"j": change.JSON(`{"a":{"b":[1,2.5,"x"]}}`)}, want: change.Decimal("2.5")},
 	{code: `json_get(j, "a.b[0]")`, vals: vals{"j": change.JSON(`{"a":{"b":[1,2.5,"x"]}}`)}, want: int64(1)},

@@ -196,6 +196,9 @@ func formatTime(args ...any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if inf := change.InfinityText(t); inf != "" {
+		return inf, nil
+	}
 	return t.In(z).Format(layoutOf(l)), nil
 }
 
@@ -214,6 +217,9 @@ func toTZ(args ...any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if inf := change.InfinityText(t); inf != "" {
+		return inf, nil
+	}
 	return t.In(z).Format(time.RFC3339Nano), nil
 }
 
@@ -229,6 +235,9 @@ func dateOf(args ...any) (any, error) {
 	z, err := zoneArg(args, 1, "date_of")
 	if err != nil {
 		return nil, err
+	}
+	if inf := change.InfinityText(t); inf != "" {
+		return change.Date(inf), nil
 	}
 	return change.Date(formatDate(t.In(z))), nil
 }
@@ -276,6 +285,9 @@ func truncTime(args ...any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if change.IsInfinite(t) {
+		return t, nil
+	}
 	w := t.In(z)
 	y, mo, d := w.Date()
 	h, mi, s := w.Clock()
@@ -315,6 +327,9 @@ func unixMS(args ...any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if inf := change.InfinityText(t); inf != "" {
+		return nil, fmt.Errorf("unix_ms: the timestamp is %s, which has no millisecond count", inf)
+	}
 	return t.UnixMilli(), nil
 }
 
@@ -347,6 +362,9 @@ func partHelper(name string, part func(int, time.Month, int) int) *helper {
 				z, err := zoneArg(args, 1, name)
 				if err != nil {
 					return nil, err
+				}
+				if inf := change.InfinityText(x); inf != "" {
+					return nil, fmt.Errorf("%s: the timestamp is %s, which has no %s", name, inf, name)
 				}
 				t = x.In(z)
 			case change.Date:

@@ -51,7 +51,11 @@ type SinkSummary struct {
 	Deleted int64  `json:"deleted"`
 	Older   int64  `json:"skipped_older"`
 	Dead    int64  `json:"dead_letters"`
-	Where   string `json:"where,omitempty"`
+	// InfinityClamped and InfinityNulled count the infinite timestamps and
+	// dates the sink's infinity policy clamped or wrote as null.
+	InfinityClamped int64  `json:"infinity_clamped,omitempty"`
+	InfinityNulled  int64  `json:"infinity_nulled,omitempty"`
+	Where           string `json:"where,omitempty"`
 }
 
 // Summarize reads the run's counters.
@@ -77,6 +81,9 @@ func Summarize(p *Plan, d time.Duration) *Summary {
 				Deleted: runstats.Get(runstats.Deleted, subj),
 				Older:   runstats.Get(runstats.Older, subj),
 				Dead:    runstats.Get(runstats.Dead, subj),
+
+				InfinityClamped: runstats.Get(runstats.InfinityClamped, subj),
+				InfinityNulled:  runstats.Get(runstats.InfinityNulled, subj),
 			}
 			vs.DeadLetters += ss.Dead
 			ss.Where = sinkKinds[sk.Kind].where(p.Job, sk, v.Name)
@@ -111,6 +118,14 @@ func (s *Summary) Print(w io.Writer) {
 		}
 	}
 	tw.Flush()
+	for _, v := range s.Views {
+		for _, sk := range v.Sinks {
+			if sk.InfinityClamped > 0 || sk.InfinityNulled > 0 {
+				fmt.Fprintf(w, "\n%s@%s: infinite timestamps/dates the sink cannot hold: %d clamped, %d written as null (infinity policy)\n",
+					v.View, sk.Sink, sk.InfinityClamped, sk.InfinityNulled)
+			}
+		}
+	}
 	if s.DeadLetters > 0 {
 		fmt.Fprintf(w, "\n%d dead letters (rows that could not be decoded, mapped or written): %s\n", s.DeadLetters, s.DeadLetterFile)
 	}

@@ -66,8 +66,13 @@ type reportSink struct {
 	Deleted      int64  `json:"deleted"`
 	SkippedOlder int64  `json:"skipped_older"`
 	DeadLettered int64  `json:"dead_lettered"`
-	DurationMS   int64  `json:"duration_ms"`
-	Where        string `json:"where,omitempty"`
+	// InfinityClamped and InfinityNulled count the infinite timestamps and
+	// dates the sink's infinity policy changed (a sink that cannot hold
+	// them).
+	InfinityClamped int64  `json:"infinity_clamped"`
+	InfinityNulled  int64  `json:"infinity_nulled"`
+	DurationMS      int64  `json:"duration_ms"`
+	Where           string `json:"where,omitempty"`
 }
 
 // dataflowReport is what submit knows of its Dataflow job.
@@ -110,7 +115,8 @@ func newRunReport(plan *pipelines.Plan, mode, runner string, started time.Time, 
 			Filtered: v.Filtered, DeadLettered: v.DeadLetters, DurationMS: d, Sinks: []reportSink{}}
 		for _, s := range v.Sinks {
 			rv.Sinks = append(rv.Sinks, reportSink{Sink: s.Sink, Written: s.Written, Deleted: s.Deleted,
-				SkippedOlder: s.Older, DeadLettered: s.Dead, DurationMS: d, Where: s.Where})
+				SkippedOlder: s.Older, DeadLettered: s.Dead, InfinityClamped: s.InfinityClamped, InfinityNulled: s.InfinityNulled,
+				DurationMS: d, Where: s.Where})
 		}
 		r.Views = append(r.Views, rv)
 	}

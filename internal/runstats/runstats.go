@@ -29,6 +29,10 @@ const (
 	WriteBytes  = "bytes"       // bytes written, per view@sink
 	WriteBatchs = "batches"     // batches written, per view@sink
 	SourceDone  = "source_done" // 1 once a source has read everything, per source
+	// Infinite timestamps and dates a sink that cannot hold them clamped or
+	// wrote as null (its infinity policy), per view@sink.
+	InfinityClamped = "infinity_clamped"
+	InfinityNulled  = "infinity_nulled"
 )
 
 var counters sync.Map // name -> *atomic.Int64

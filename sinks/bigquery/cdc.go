@@ -165,7 +165,7 @@ func (v *View) NewCDCWriter(ctx context.Context, opts ...WriterOption) (*CDCWrit
 	if err != nil {
 		return nil, fmt.Errorf("bigquery sink: view %s: opening the Storage Write API stream of %s: %w", v.l.View, t, err)
 	}
-	w := &CDCWriter{v: v, ms: ms, md: md, enc: newRowEncoder(v.l, forCDC)}
+	w := &CDCWriter{v: v, ms: ms, md: md, enc: newRowEncoder(v.l, forCDC, &v.inf)}
 	w.rejecter = newRejecter(v.l.View, opts)
 	return w, nil
 }
@@ -177,6 +177,7 @@ func (w *CDCWriter) Stats() Stats {
 	s.View, s.Sink = w.v.l.View, w.sink
 	s.DeadLettered = w.n
 	s.Retried = w.v.retried.Load()
+	s.InfinityClamped, s.InfinityNulled = w.v.inf.clamped.Load(), w.v.inf.nulled.Load()
 	return s
 }
 

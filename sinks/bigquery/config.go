@@ -87,6 +87,10 @@ type Config struct {
 	// MaxStaleness is the max_staleness of tables made for StorageWriteCDC
 	// (default 15m): how old the applied state a query reads may be.
 	MaxStaleness time.Duration `yaml:"max_staleness" json:"max_staleness,omitempty"`
+	// Infinity is what an infinite timestamp or date, which TIMESTAMP and
+	// DATE cannot hold, becomes: "dead_letter" (the default), "clamp" or
+	// "null" (see InfinityClamp).
+	Infinity string `yaml:"infinity" json:"infinity,omitempty"`
 }
 
 // DefaultMaxStaleness is the default of Config.MaxStaleness.
@@ -148,6 +152,11 @@ func (c *Config) Validate() error {
 			bad("%s must not be negative (got %s)", d.name, d.v)
 		}
 	}
+	switch c.Infinity {
+	case "", InfinityDeadLetter, InfinityClamp, InfinityNull:
+	default:
+		bad("infinity %q is not one of %q, %q, %q", c.Infinity, InfinityDeadLetter, InfinityClamp, InfinityNull)
+	}
 	if c.Retry.Attempts < 0 || c.Retry.Initial < 0 || c.Retry.Max < 0 || c.Retry.Elapsed < 0 {
 		bad("retry bounds must not be negative")
 	}
@@ -194,6 +203,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxStaleness == 0 {
 		c.MaxStaleness = DefaultMaxStaleness
+	}
+	if c.Infinity == "" {
+		c.Infinity = DefaultInfinity
 	}
 	c.Retry = c.Retry.WithDefaults()
 	return c

@@ -66,9 +66,10 @@
 //	bytes      BYTES (base64 in the load file)
 //	bool       BOOL
 //	timestamp  TIMESTAMP in UTC; digits finer than microseconds are cut off,
-//	           years outside 1..9999 are dead-lettered
-//	date       DATE; text BigQuery cannot read as a date (PostgreSQL's
-//	           "infinity") is refused by BigQuery and dead-lettered
+//	           years outside 1..9999 are dead-lettered; ±infinity follows
+//	           Config.Infinity (below)
+//	date       DATE; ±infinity follows Config.Infinity; other text BigQuery
+//	           cannot read as a date is refused by BigQuery and dead-lettered
 //	time       TIME; values outside 00:00:00-23:59:59.999999 (a MySQL TIME
 //	           of 100 hours) or with a zone offset (timetz) are dead-lettered
 //	           rather than changed: map such fields to strings
@@ -85,6 +86,15 @@
 //
 // Key fields must be of a kind BigQuery can group and join by (not float,
 // json, array or object).
+//
+// Infinite timestamps and dates (PostgreSQL's 'infinity' and '-infinity',
+// change.TimestampInfinity and "infinity" dates), which TIMESTAMP and DATE
+// cannot hold, follow Config.Infinity: dead_letter (the default: the row is
+// dead-lettered, no value silently changes), clamp (9999-12-31
+// 23:59:59.999999 / 0001-01-01 00:00:00 UTC, dates 9999-12-31 /
+// 0001-01-01) or null. Every clamped or nulled value is counted
+// (Stats.InfinityClamped, Stats.InfinityNulled; runstats infinity_clamped
+// and infinity_nulled per view@sink, shown in the run summary and report).
 //
 // # Invariants
 //

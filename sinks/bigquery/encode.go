@@ -40,10 +40,10 @@ type rowEncoder struct {
 	prefix [][]byte
 }
 
-func newRowEncoder(l *layout, fl flavor) *rowEncoder {
+func newRowEncoder(l *layout, fl flavor, inf *infinity) *rowEncoder {
 	e := &rowEncoder{l: l, fl: fl}
 	for i, c := range l.Columns {
-		e.enc = append(e.enc, encoderOf(c, fl))
+		e.enc = append(e.enc, encoderOf(c, fl, inf))
 		e.prefix = append(e.prefix, append(change.AppendJSON(nil, c.Name), ':'))
 		e.keys = append(e.keys, -1)
 		for j, k := range l.keyCols {
@@ -141,21 +141,31 @@ func fieldValue(d *change.Doc, i int, name string) any {
 }
 
 // encoderOf returns the encoder of a column's values.
-func encoderOf(c column, fl flavor) valueEncoder {
+func encoderOf(c column, fl flavor, inf *infinity) valueEncoder {
 	if c.Repeated {
-		elem := scalarEncoder(c.Type, fl)
+		elem := scalarEncoder(c.Type, fl, inf)
 		if c.Type == typeStruct {
-			elem = structEncoder(c.Fields, fl)
+			elem = structEncoder(c.Fields, fl, inf)
 		}
 		return arrayEncoder(elem)
 	}
 	if c.Type == typeStruct {
-		return structEncoder(c.Fields, fl)
+		return structEncoder(c.Fields, fl, inf)
 	}
-	return scalarEncoder(c.Type, fl)
+	return scalarEncoder(c.Type, fl, inf)
 }
 
-func scalarEncoder(t string, fl flavor) valueEncoder {
+// scalarEncoder returns the encoder of a scalar type; infinite timestamps
+// and dates follow the view's infinity policy.
+func scalarEncoder(t string, fl flavor, inf *infinity) valueEncoder {
+	enc := plainEncoder(t, fl)
+	if t == typeTimestamp || t == typeDate {
+		return inf.guard(t, enc)
+	}
+	return enc
+}
+
+func plainEncoder(t string, fl flavor) valueEncoder {
 	if fl == forCDC {
 		switch t {
 		case typeJSON:
@@ -216,11 +226,11 @@ func arrayEncoder(elem valueEncoder) valueEncoder {
 
 // structEncoder writes an object with the STRUCT's fields (fields the
 // object has beyond them are not written).
-func structEncoder(fields []column, fl flavor) valueEncoder {
+func structEncoder(fields []column, fl flavor, inf *infinity) valueEncoder {
 	encs := make([]valueEncoder, len(fields))
 	prefixes := make([][]byte, len(fields))
 	for i, f := range fields {
-		encs[i] = encoderOf(f, fl)
+		encs[i] = encoderOf(f, fl, inf)
 		prefixes[i] = append(change.AppendJSON(nil, f.Name), ':')
 	}
 	return func(b []byte, v any) ([]byte, error) {

@@ -19,7 +19,7 @@ func TestRowEncoderWritesLoadLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newRowEncoder(l, forLoad)
+	e := newRowEncoder(l, forLoad, nil)
 	for _, c := range []struct {
 		r    change.Record
 		want string
@@ -47,7 +47,7 @@ func TestRowEncoderRefusesWhatWouldChangeAValue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newRowEncoder(l, forLoad)
+	e := newRowEncoder(l, forLoad, nil)
 	field := func(name string, v any) change.Record {
 		doc := &change.Doc{Names: []string{"id", name}, Values: []any{int64(1), v}}
 		return change.Record{Key: []any{int64(1)}, Position: 1, Doc: doc}
@@ -149,7 +149,7 @@ func TestCDCRowsFitTheirDescriptor(t *testing.T) {
 	if dp.GetName() == "" || len(dp.GetField()) != len(l.viewColumns())+2 {
 		t.Errorf("normalized descriptor: %v", dp)
 	}
-	enc := newRowEncoder(l, forCDC)
+	enc := newRowEncoder(l, forCDC, nil)
 	rec := typeRow{int64(-5), change.Decimal("-0.5"), math.NaN(), "s", []byte{1}, true,
 		time.Date(2024, 2, 29, 1, 2, 3, 4000, time.UTC), change.Date("2024-02-29"), change.TimeOfDay("01:02:03"), change.Interval("P1D"),
 		change.JSON(`{"a":1}`), []any{int64(1)}, []any{"x"}, []any{nil}, &change.Doc{Names: []string{"x", "z"}, Values: []any{int64(1), map[string]any{"q": true}}},
@@ -182,13 +182,13 @@ func TestCDCRowsFitTheirDescriptor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, line, err := cdcRow(newRowEncoder(lo, forCDC), mdo, &del, nil); err != nil ||
+	if _, line, err := cdcRow(newRowEncoder(lo, forCDC, nil), mdo, &del, nil); err != nil ||
 		!strings.Contains(string(line), `"_CHANGE_TYPE":"DELETE","_CHANGE_SEQUENCE_NUMBER":"00000000000000FF"`) {
 		t.Errorf("delete row: %s, %v", line, err)
 	}
 	bad := rec
 	bad.Doc = &change.Doc{Names: []string{"dt"}, Values: []any{change.Date("infinity")}}
-	if _, _, err := cdcRow(enc, md, &bad, nil); err == nil || !strings.Contains(err.Error(), "not a date") {
+	if _, _, err := cdcRow(enc, md, &bad, nil); err == nil || !strings.Contains(err.Error(), "infinity, which DATE cannot hold") {
 		t.Errorf("a date BigQuery cannot hold: %v", err)
 	}
 }

@@ -17,6 +17,10 @@ type Stats struct {
 	DeadLettered int64  `json:"dead_lettered"`
 	Batches      int64  `json:"batches"`
 	Bytes        int64  `json:"bytes"`
+	// InfinityClamped and InfinityNulled count the infinite timestamps and
+	// dates the infinity policy clamped or wrote as null.
+	InfinityClamped int64 `json:"infinity_clamped"`
+	InfinityNulled  int64 `json:"infinity_nulled"`
 }
 
 // Sub returns s - o, field by field (View and Sink are kept from s).
@@ -29,6 +33,8 @@ func (s Stats) Sub(o Stats) Stats {
 	s.DeadLettered -= o.DeadLettered
 	s.Batches -= o.Batches
 	s.Bytes -= o.Bytes
+	s.InfinityClamped -= o.InfinityClamped
+	s.InfinityNulled -= o.InfinityNulled
 	return s
 }
 

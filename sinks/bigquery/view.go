@@ -57,6 +57,7 @@ type View struct {
 		view, staging, changes, tombstones, merge tableRef
 	}
 	retried atomic.Int64
+	inf     infinity
 }
 
 // NewView returns the view of a schema for one run (runID names the run's
@@ -86,7 +87,9 @@ func newView(c *Client, cfg Config, schema change.ViewSchema, runID, project str
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	v := &View{c: c, cfg: cfg, l: l, enc: newRowEncoder(l, forLoad), runID: runID}
+	v := &View{c: c, cfg: cfg, l: l, runID: runID}
+	v.inf.policy = cfg.Infinity
+	v.enc = newRowEncoder(l, forLoad, &v.inf)
 	ref := func(t string) tableRef { return tableRef{Project: project, Dataset: cfg.Dataset, Table: t} }
 	v.tables.view = ref(name)
 	v.tables.staging = ref(name + stagingSuffix + runID)

@@ -285,7 +285,8 @@ func (f *writeFn) report(ctx context.Context, view string, vw *viewWriter) {
 	// Loads become Written, Deleted and Older only at the commit; a CDC
 	// writer's rows are applied by BigQuery as they arrive.
 	reportStats(ctx, view+"@"+f.spec.Sink, Stats{Written: d.Written, Deleted: d.Deleted,
-		Retried: d.Retried, DeadLettered: d.DeadLettered, Batches: d.Batches, Bytes: d.Bytes})
+		Retried: d.Retried, DeadLettered: d.DeadLettered, Batches: d.Batches, Bytes: d.Bytes,
+		InfinityClamped: d.InfinityClamped, InfinityNulled: d.InfinityNulled})
 }
 
 // reportStats adds counts to runstats and to the Beam counters of the same
@@ -296,7 +297,7 @@ func reportStats(ctx context.Context, subject string, d Stats) {
 		n    int64
 	}{{runstats.Written, d.Written}, {runstats.Deleted, d.Deleted}, {runstats.Older, d.SkippedOlder},
 		{runstats.Retried, d.Retried}, {runstats.Dead, d.DeadLettered}, {runstats.WriteBatchs, d.Batches},
-		{runstats.WriteBytes, d.Bytes}} {
+		{runstats.WriteBytes, d.Bytes}, {runstats.InfinityClamped, d.InfinityClamped}, {runstats.InfinityNulled, d.InfinityNulled}} {
 		if c.n != 0 {
 			runstats.Add(c.kind, subject, c.n)
 			beam.NewCounter("beamsync", c.kind+"/"+subject).Inc(ctx, c.n)

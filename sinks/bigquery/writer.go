@@ -106,6 +106,7 @@ func (w *Writer) Stats() Stats {
 	s.View, s.Sink = w.v.l.View, w.sink
 	s.DeadLettered = w.n
 	s.Retried = w.v.retried.Load()
+	s.InfinityClamped, s.InfinityNulled = w.v.inf.clamped.Load(), w.v.inf.nulled.Load()
 	return s
 }
 

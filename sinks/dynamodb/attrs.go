@@ -34,7 +34,7 @@ var numberText = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[
 //	NaN, ±Inf (float, Decimal)   S "NaN", "Infinity", "-Infinity" (N cannot hold them)
 //	string                       S (empty allowed)
 //	[]byte                       B (empty allowed)
-//	time.Time                    S, RFC 3339 with nanoseconds, UTC
+//	time.Time                    S, RFC 3339 with nanoseconds, UTC; ±infinity S "infinity", "-infinity"
 //	Date, TimeOfDay, Interval    S, their text
 //	JSON                         M, L, N, S, BOOL or NULL, parsed with exact numbers
 //	[]any                        L
@@ -70,6 +70,9 @@ func attrValue(v any) (types.AttributeValue, error) {
 		}
 		return &types.AttributeValueMemberB{Value: x}, nil
 	case time.Time:
+		if inf := change.InfinityText(x); inf != "" {
+			return &types.AttributeValueMemberS{Value: inf}, nil
+		}
 		return &types.AttributeValueMemberS{Value: x.UTC().Format(time.RFC3339Nano)}, nil
 	case change.Date:
 		return &types.AttributeValueMemberS{Value: string(x)}, nil
@@ -318,6 +321,9 @@ func keyScalar(v any, t types.ScalarAttributeType) (types.AttributeValue, error)
 		s = string(change.AppendJSON(nil, x))
 	case time.Time:
 		s = x.UTC().Format(time.RFC3339Nano)
+		if inf := change.InfinityText(x); inf != "" {
+			s = inf
+		}
 	case change.Date:
 		s = string(x)
 	case change.TimeOfDay:

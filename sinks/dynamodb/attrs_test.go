@@ -245,3 +245,14 @@ func TestItemSize(t *testing.T) {
 		t.Errorf("itemSize = %d, want %d", got, want)
 	}
 }
+
+func TestInfiniteTimestampsAreText(t *testing.T) {
+	for v, want := range map[time.Time]string{change.TimestampInfinity: "infinity", change.TimestampNegInfinity: "-infinity"} {
+		if a, err := attrValue(v); err != nil || !equalAttr(a, &avS{Value: want}) {
+			t.Errorf("attrValue(%s) = %s, %v; want S %q", want, showAttr(a), err, want)
+		}
+		if a, err := keyScalar(v, types.ScalarAttributeTypeS); err != nil || !equalAttr(a, &avS{Value: want}) {
+			t.Errorf("keyScalar(%s) = %s, %v; want S %q", want, showAttr(a), err, want)
+		}
+	}
+}

@@ -25,7 +25,7 @@
 //	float64                      N (the shortest text that round-trips)
 //	NaN, ±Inf                    S "NaN", "Infinity", "-Infinity": N cannot hold them
 //	string, []byte, bool, nil    S, B, BOOL, NULL (empty strings and binaries allowed)
-//	time.Time                    S, RFC 3339 with nanoseconds, in UTC
+//	time.Time                    S, RFC 3339 with nanoseconds, in UTC; ±infinity "infinity", "-infinity"
 //	Date, TimeOfDay, Interval    S, their text
 //	JSON                         M/L/N/S/BOOL/NULL, parsed with exact numbers
 //	[]any, *Doc, map[string]any  L, M, M

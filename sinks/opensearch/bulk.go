@@ -31,6 +31,7 @@ type bulkItem struct {
 // position the external version.
 type bulkEncoder struct {
 	tombstones bool
+	inf        *infinity
 }
 
 // append appends a record's action to body. A record that can never be
@@ -70,10 +71,14 @@ func (e bulkEncoder) append(body []byte, r *change.Record) ([]byte, bulkItem, er
 		body = strconv.AppendUint(body, uint64(r.Position), 10)
 		body = append(body, "}\n"...)
 	case !r.Delete:
-		body = change.AppendJSON(body, r.Doc)
+		doc, err := e.inf.apply(r.Doc)
+		if err != nil {
+			return body[:it.start], it, err
+		}
+		body = change.AppendJSON(body, doc)
 		body = body[:len(body)-1] // the closing brace
 		it.docEnd = len(body)
-		if len(r.Doc.Names) > 0 {
+		if len(doc.Names) > 0 {
 			body = append(body, ',')
 		}
 		body = append(body, `"`+VersionField+`":`...)

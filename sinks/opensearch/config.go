@@ -67,6 +67,10 @@ type Config struct {
 	Retry retry.Policy `yaml:"retry" json:"retry"`
 	// Deletes is "tombstone" (default) or "hard".
 	Deletes string `yaml:"deletes" json:"deletes,omitempty"`
+	// Infinity is what an infinite timestamp or date, which a date field
+	// cannot hold, becomes: "dead_letter" (the default), "clamp" or "null"
+	// (see InfinityClamp).
+	Infinity string `yaml:"infinity" json:"infinity,omitempty"`
 }
 
 // WithDefaults returns the configuration with unset fields defaulted.
@@ -101,6 +105,11 @@ func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
+	}
+	switch c.Infinity {
+	case "", InfinityDeadLetter, InfinityClamp, InfinityNull:
+	default:
+		bad("infinity", "%q is not one of %s, %s, %s", c.Infinity, InfinityDeadLetter, InfinityClamp, InfinityNull)
 	}
 	if len(c.Addresses) == 0 {
 		bad("addresses", "at least one node address is required, e.g. https://localhost:9200")

@@ -86,6 +86,15 @@
 // searchable; override with flat_object where values are objects).
 // _source holds every value exactly as change.AppendJSON wrote it.
 //
+// Infinite timestamps and dates (PostgreSQL's 'infinity' and '-infinity',
+// change.TimestampInfinity and "infinity" dates), which a date field cannot
+// hold, follow Config.Infinity, at any depth of the document: dead_letter
+// (the default: the record is dead-lettered, no value silently changes),
+// clamp (9999-12-31T23:59:59.999999Z / 0001-01-01T00:00:00Z, dates
+// 9999-12-31 / 0001-01-01) or null. Every clamped or nulled value is
+// counted (Stats.InfinityClamped, Stats.InfinityNulled; runstats
+// infinity_clamped and infinity_nulled per view@sink).
+//
 // Config.Settings and Config.Mappings are merged over the derived ones:
 // objects merge key by key, except that a field definition under
 // "properties" that names a "type" replaces the derived definition. The

@@ -206,7 +206,7 @@ func (f *writeFn) report(ctx context.Context, view string, vw *viewWriter) {
 		n    int64
 	}{{runstats.Written, d.Written}, {runstats.Deleted, d.Deleted}, {runstats.Older, d.SkippedOlder},
 		{runstats.Retried, d.Retried}, {runstats.Dead, d.DeadLettered}, {runstats.WriteBatchs, d.Batches},
-		{runstats.WriteBytes, d.Bytes}} {
+		{runstats.WriteBytes, d.Bytes}, {runstats.InfinityClamped, d.InfinityClamped}, {runstats.InfinityNulled, d.InfinityNulled}} {
 		if c.n != 0 {
 			runstats.Add(c.kind, subject, c.n)
 			beam.NewCounter("beamsync", c.kind+"/"+subject).Inc(ctx, c.n)

@@ -24,18 +24,21 @@ type Stats struct {
 	DeadLettered int64 `json:"dead_lettered"` // records that can never be written, sent to the dead-letter output
 	Batches      int64 `json:"batches"`       // _bulk requests OpenSearch answered with 200 (per-item results)
 	Bytes        int64 `json:"bytes"`         // bytes of those requests' bodies
+	// Infinite timestamps and dates the infinity policy clamped or wrote as null.
+	InfinityClamped int64 `json:"infinity_clamped"`
+	InfinityNulled  int64 `json:"infinity_nulled"`
 }
 
 func (s Stats) minus(o Stats) Stats {
 	return Stats{Written: s.Written - o.Written, Deleted: s.Deleted - o.Deleted, SkippedOlder: s.SkippedOlder - o.SkippedOlder,
 		Retried: s.Retried - o.Retried, DeadLettered: s.DeadLettered - o.DeadLettered, Batches: s.Batches - o.Batches,
-		Bytes: s.Bytes - o.Bytes}
+		Bytes: s.Bytes - o.Bytes, InfinityClamped: s.InfinityClamped - o.InfinityClamped, InfinityNulled: s.InfinityNulled - o.InfinityNulled}
 }
 
 func (s Stats) plus(o Stats) Stats {
 	return Stats{Written: s.Written + o.Written, Deleted: s.Deleted + o.Deleted, SkippedOlder: s.SkippedOlder + o.SkippedOlder,
 		Retried: s.Retried + o.Retried, DeadLettered: s.DeadLettered + o.DeadLettered, Batches: s.Batches + o.Batches,
-		Bytes: s.Bytes + o.Bytes}
+		Bytes: s.Bytes + o.Bytes, InfinityClamped: s.InfinityClamped + o.InfinityClamped, InfinityNulled: s.InfinityNulled + o.InfinityNulled}
 }
 
 // Writer writes a view's records to OpenSearch with version-guarded _bulk
@@ -85,7 +88,7 @@ func NewWriter(ctx context.Context, cfg Config, view change.ViewSchema, opts ...
 		opt(&o)
 	}
 	w := &Writer{cfg: cfg, view: view.Name, sink: o.sink, target: alias, viaAlias: o.target == "",
-		client: o.client, enc: bulkEncoder{tombstones: cfg.Deletes == DeletesTombstone}, dead: o.dead,
+		client: o.client, enc: bulkEncoder{tombstones: cfg.Deletes == DeletesTombstone, inf: &infinity{policy: cfg.Infinity}}, dead: o.dead,
 		slots: make(chan struct{}, cfg.Concurrency)}
 	if o.target != "" {
 		w.target = o.target
@@ -117,7 +120,8 @@ func (w *Writer) Close() {
 // Stats returns what the writer did so far.
 func (w *Writer) Stats() Stats {
 	return Stats{Written: w.written.Load(), Deleted: w.deleted.Load(), SkippedOlder: w.older.Load(),
-		Retried: w.retried.Load(), DeadLettered: w.deadN.Load(), Batches: w.batches.Load(), Bytes: w.nbytes.Load()}
+		Retried: w.retried.Load(), DeadLettered: w.deadN.Load(), Batches: w.batches.Load(), Bytes: w.nbytes.Load(),
+		InfinityClamped: w.enc.inf.clamped.Load(), InfinityNulled: w.enc.inf.nulled.Load()}
 }
 
 func (w *Writer) failed() error {

@@ -144,7 +144,7 @@ func buildPlan(ctx context.Context, conn *pgx.Conn, types *typeCatalog, t *chang
 		}
 		p.decoders[i] = types.decoder(oids[i])
 		p.formats[i] = p.decoders[i].format
-		cols[i] = ident(c.Name)
+		cols[i] = ident(c.Name) + types.moneyCast(oids[i])
 	}
 	rel := p.rel
 	base := "SELECT " + strings.Join(cols, ", ") + " FROM " + rel

@@ -13,13 +13,12 @@ import (
 )
 
 // PostgreSQL's infinite timestamps have no time.Time counterpart. They are
-// read as these two values, which sort before and after every finite
-// timestamp a database can hold in practice. TimestampInfinity ends in 999
-// nanoseconds, which no finite PostgreSQL value (microsecond precision) can
-// produce; TimestampNegInfinity is the zero time.Time (0001-01-01 UTC).
+// read as change.TimestampInfinity and change.TimestampNegInfinity, which
+// no finite value can be and every output renders as "infinity" and
+// "-infinity".
 var (
-	TimestampInfinity    = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
-	TimestampNegInfinity = time.Time{}
+	TimestampInfinity    = change.TimestampInfinity
+	TimestampNegInfinity = change.TimestampNegInfinity
 )
 
 // op selects the decoding of one value.

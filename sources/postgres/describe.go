@@ -15,7 +15,8 @@ import (
 // Describe connects, checks every configured table exists, may be read and
 // (unless allowed) has a primary key, and returns their schemas in the
 // order of cfg.Tables: columns in ordinal order with Type (format_type
-// text), Kind, Nullable; Key (primary-key column indexes in key order); and
+// text), Kind, Nullable, Generated (the expression of a stored generated
+// column); Key (primary-key column indexes in key order); and
 // EstimatedRows (pg_class.reltuples, -1 if never analyzed). Problems with
 // several tables are reported together.
 func Describe(ctx context.Context, dsn string, cfg Config) ([]*change.Table, error) {
@@ -82,8 +83,9 @@ const relationQuery = `SELECT c.oid, c.relkind::text, current_database()::text, 
 	WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`
 
 const columnsQuery = `SELECT a.attname::text, a.atttypid, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
-	a.attnum, has_column_privilege(a.attrelid, a.attnum, 'SELECT')
+	a.attnum, has_column_privilege(a.attrelid, a.attnum, 'SELECT'), coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), '')
 	FROM pg_catalog.pg_attribute a
+	LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = 's'
 	WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`
 
 const primaryKeyQuery = `SELECT conkey FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype = 'p'`
@@ -116,7 +118,7 @@ func (d *describer) describe(ctx context.Context, tn tableName) (*change.Table, 
 		var oid uint32
 		var attnum int16
 		var canSelect bool
-		if err := rows.Scan(&c.Name, &oid, &c.Type, &c.Nullable, &attnum, &canSelect); err != nil {
+		if err := rows.Scan(&c.Name, &oid, &c.Type, &c.Nullable, &attnum, &canSelect, &c.Generated); err != nil {
 			rows.Close()
 			return nil, queryError(fmt.Sprintf("describing table %s", tn), err)
 		}

@@ -62,6 +62,7 @@
 //
 //	int2, int4, int8, oid            int64            (KindInt)
 //	numeric                          change.Decimal   (KindDecimal) exact text, "NaN", "Infinity"
+//	money                            change.Decimal   (KindDecimal) exact, "-92233720368547758.08": read cast to numeric, whatever lc_monetary
 //	float4, float8                   float64          (KindFloat) NaN and ±Inf kept; float4 via its shortest decimal
 //	bool                             bool             (KindBool)
 //	bytea                            []byte           (KindBytes)
@@ -73,9 +74,13 @@
 //	uuid                             string           (KindString) canonical lower case
 //	text, varchar, char, name, enums string           (KindString)
 //	arrays of any type               []any            (KindArray) NULL elements nil, dimensions nested
-//	anything else                    string           (KindString) the type's text form (inet, money, ranges, ...)
+//	anything else                    string           (KindString) the type's text form (inet, ranges, ...)
 //
-// Infinite timestamps read as [TimestampInfinity] and [TimestampNegInfinity].
+// Infinite timestamps read as [TimestampInfinity] and [TimestampNegInfinity]
+// (change.TimestampInfinity and change.TimestampNegInfinity: sentinels no
+// finite value can be, which every output renders as "infinity" and
+// "-infinity"); infinite dates as the Date text "infinity" and "-infinity".
+// A finite 0001-01-01 00:00:00 stays itself.
 // Domains read as their base type. Array lower bounds are dropped.
 //
 // Hot types are fetched in binary and decoded without reflection; numeric,
@@ -139,6 +144,15 @@
 //     differ from the described table, its changes carry a new change.Table
 //     (same name and key), so that the views' schema_change policy applies.
 //     A key column that disappears stops the stream.
+//   - Stored generated columns (GENERATED ALWAYS AS (...) STORED): pgoutput
+//     leaves them out of its messages. Describe reads their expressions
+//     (change.Column.Generated); a Relation message that lacks exactly them
+//     is the unchanged schema, and their value in each row image is
+//     computed by PostgreSQL from the row's sent values on the catalog
+//     connection (one pipelined batch of queries per transaction), so the
+//     view holds what a snapshot reads. A generated value whose expression
+//     reads an unchanged TOAST value that was not sent is change.Unchanged.
+//     A generated column in the primary key stops the stream.
 //   - TRUNCATE of a captured table stops the stream (Truncate "fail", the
 //     default: the views need a new snapshot) or is ignored with a warning.
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -243,14 +244,17 @@ type txnState struct {
 type pending struct {
 	table *change.Table
 	c     change.Change
+	gen   []*genRow // row images whose generated columns are computed at the commit
 }
 
 // walRelation is what a Relation message said of a table.
 type walRelation struct {
 	name     string
 	table    *change.Table // nil: not captured
-	decoders []*decoder
-	fullOld  bool // REPLICA IDENTITY FULL: updates and deletes carry the old row
+	decoders []*decoder    // of the message's columns
+	slots    []int         // index in table.Columns of each message column
+	gen      *generation   // the generated columns the message leaves out, or nil
+	fullOld  bool          // REPLICA IDENTITY FULL: updates and deletes carry the old row
 }
 
 // Limits of the queue between the receive goroutine and Next.
@@ -734,6 +738,9 @@ func (st *pgStream) message(data []byte) error {
 		st.txn.changes = st.txn.changes[:0]
 		clear(st.txn.late)
 	case *pglogrepl.CommitMessage:
+		if err := st.fillGenerated(); err != nil {
+			return err
+		}
 		end := m.TransactionEndLSN
 		commit := uint64(m.CommitLSN)
 		for i := range st.txn.changes {
@@ -762,7 +769,7 @@ func (st *pgStream) message(data []byte) error {
 		if err != nil {
 			return err
 		}
-		st.add(rel, change.Change{Op: change.OpCreate, After: after})
+		st.add(rel, change.Change{Op: change.OpCreate, After: after}, rel.genRows(after, m.Tuple, nil)...)
 	case *pglogrepl.UpdateMessage:
 		return st.update(m)
 	case *pglogrepl.DeleteMessage:
@@ -777,7 +784,7 @@ func (st *pgStream) message(data []byte) error {
 		if before == nil {
 			return fmt.Errorf("postgres stream: a delete of %s came without its key: give the table a primary key or REPLICA IDENTITY FULL", rel.name)
 		}
-		st.add(rel, change.Change{Op: change.OpDelete, Before: before})
+		st.add(rel, change.Change{Op: change.OpDelete, Before: before}, rel.genRows(before, m.OldTuple, nil)...)
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
 			rel, err := st.rel(id)
@@ -809,7 +816,8 @@ func (st *pgStream) rel(id uint32) (*walRelation, error) {
 // relation records a Relation message: the columns of a table as of the
 // changes that follow. When they differ from the captured table's, the
 // changes carry a new change.Table (the views' schema-change policy then
-// applies).
+// applies). Stored generated columns, which the message leaves out, are
+// put back from the catalog (see generated.go).
 func (st *pgStream) relation(m *pglogrepl.RelationMessage) error {
 	name := m.Namespace + "." + m.RelationName
 	base := st.tables[name]
@@ -818,24 +826,50 @@ func (st *pgStream) relation(m *pglogrepl.RelationMessage) error {
 	if base == nil {
 		return nil
 	}
-	oids := make([]uint32, len(m.Columns))
-	for i, c := range m.Columns {
-		oids[i] = c.DataType
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	catalog, err := st.liveColumns(ctx, m.RelationID)
+	if err != nil {
+		return fmt.Errorf("postgres stream: the columns of %s: %w", rel.name, err)
+	}
+	merged := mergeGenerated(m, catalog)
+	oids := make([]uint32, len(merged))
+	for i, c := range merged {
+		if c.gen != nil {
+			oids[i] = c.gen.oid
+		} else {
+			oids[i] = m.Columns[c.msg].DataType
+		}
+	}
 	if err := st.types.load(ctx, st.conn, oids); err != nil {
 		return fmt.Errorf("postgres stream: the columns of %s: %w", rel.name, err)
 	}
-	same := len(m.Columns) == len(base.Columns)
-	cols := make([]change.Column, len(m.Columns))
-	for i, c := range m.Columns {
-		rel.decoders = append(rel.decoders, st.types.textInputDecoder(c.DataType))
-		kind := st.types.kind(c.DataType)
-		cols[i] = change.Column{Name: c.Name, Type: st.types.base(c.DataType).Name, Kind: kind, Nullable: true}
-		if same && (base.Columns[i].Name != c.Name || base.Columns[i].Kind != kind) {
+	same := len(merged) == len(base.Columns)
+	cols := make([]change.Column, len(merged))
+	rel.slots = make([]int, len(m.Columns))
+	for i, c := range merged {
+		kind := st.types.kind(oids[i])
+		col := change.Column{Type: st.types.base(oids[i]).Name, Kind: kind, Nullable: true}
+		if c.gen != nil {
+			col.Name, col.Generated = c.gen.name, c.gen.expr
+		} else {
+			col.Name = m.Columns[c.msg].Name
+			rel.decoders = append(rel.decoders, st.types.textInputDecoder(oids[i]))
+			rel.slots[c.msg] = i
+		}
+		cols[i] = col
+		if same && (base.Columns[i].Name != col.Name || base.Columns[i].Kind != kind) {
 			same = false
 		}
+	}
+	for _, k := range base.Key {
+		if j := slices.IndexFunc(merged, func(c relationColumn) bool { return c.gen != nil && c.gen.name == base.Columns[k].Name }); j >= 0 {
+			return fmt.Errorf("postgres stream: key column %s of %s is a generated column, which logical replication does not send: "+
+				"the stream cannot tell which row a change is for", quoteIfNeeded(base.Columns[k].Name), rel.name)
+		}
+	}
+	if rel.gen, err = st.newGeneration(ctx, m, merged); err != nil {
+		return fmt.Errorf("postgres stream: the generated columns of %s: %w", rel.name, err)
 	}
 	if same {
 		rel.table = base
@@ -845,6 +879,7 @@ func (st *pgStream) relation(m *pglogrepl.RelationMessage) error {
 	for i, c := range cols {
 		if j := base.ColumnIndex(c.Name); j >= 0 && base.Columns[j].Kind == c.Kind {
 			cols[i] = base.Columns[j]
+			cols[i].Generated = c.Generated
 		}
 	}
 	for _, k := range base.Key {
@@ -869,23 +904,24 @@ func (st *pgStream) tuple(rel *walRelation, td *pglogrepl.TupleData, old []any, 
 	if len(td.Columns) != len(rel.decoders) {
 		return nil, fmt.Errorf("postgres stream: %s of %s has %d columns, its relation %d", what, rel.name, len(td.Columns), len(rel.decoders))
 	}
-	row := make([]any, len(td.Columns))
+	row := make([]any, len(rel.table.Columns))
 	for i, c := range td.Columns {
+		s := rel.slots[i]
 		switch c.DataType {
 		case pglogrepl.TupleDataTypeNull:
 		case pglogrepl.TupleDataTypeToast:
-			row[i] = change.Unchanged
-			if old != nil && !change.IsUnchanged(old[i]) {
-				row[i] = old[i]
+			row[s] = change.Unchanged
+			if old != nil && !change.IsUnchanged(old[s]) {
+				row[s] = old[s]
 			}
 		case pglogrepl.TupleDataTypeText:
 			v, err := rel.decoders[i].decode(c.Data, nil)
 			if err != nil {
-				return nil, fmt.Errorf("postgres stream: %s of %s: column %s: %w", what, rel.name, quoteIfNeeded(rel.table.Columns[i].Name), err)
+				return nil, fmt.Errorf("postgres stream: %s of %s: column %s: %w", what, rel.name, quoteIfNeeded(rel.table.Columns[s].Name), err)
 			}
-			row[i] = v
+			row[s] = v
 		default:
-			return nil, fmt.Errorf("postgres stream: %s of %s: column %s in format %q (only text is expected)", what, rel.name, quoteIfNeeded(rel.table.Columns[i].Name), c.DataType)
+			return nil, fmt.Errorf("postgres stream: %s of %s: column %s in format %q (only text is expected)", what, rel.name, quoteIfNeeded(rel.table.Columns[s].Name), c.DataType)
 		}
 	}
 	return row, nil
@@ -926,21 +962,25 @@ func (st *pgStream) update(m *pglogrepl.UpdateMessage) error {
 		return err
 	}
 	var full []any
+	var oldGen []*genRow
+	var oldTD *pglogrepl.TupleData
 	if m.OldTupleType == pglogrepl.UpdateMessageTupleTypeOld {
-		full = before
+		full, oldTD = before, m.OldTuple
 	}
+	oldGen = rel.genRows(before, m.OldTuple, nil)
 	after, err := st.tuple(rel, m.NewTuple, full, "update")
 	if err != nil {
 		return err
 	}
+	newGen := rel.genRows(after, m.NewTuple, oldTD)
 	if before != nil && !sameKey(rel.table.Key, before, after) {
 		// The primary key changed: the old key is deleted, the new one
 		// written.
-		st.add(rel, change.Change{Op: change.OpDelete, Before: before})
-		st.add(rel, change.Change{Op: change.OpCreate, After: after})
+		st.add(rel, change.Change{Op: change.OpDelete, Before: before}, oldGen...)
+		st.add(rel, change.Change{Op: change.OpCreate, After: after}, newGen...)
 		return nil
 	}
-	st.add(rel, change.Change{Op: change.OpUpdate, Before: before, After: after})
+	st.add(rel, change.Change{Op: change.OpUpdate, Before: before, After: after}, append(oldGen, newGen...)...)
 	return nil
 }
 
@@ -955,7 +995,7 @@ func sameKey(key []int, a, b []any) bool {
 
 // add appends a change to the open transaction. Its Position holds, until
 // the commit, its sequence number in the transaction (see lsnPosition).
-func (st *pgStream) add(rel *walRelation, c change.Change) {
+func (st *pgStream) add(rel *walRelation, c change.Change, gen ...*genRow) {
 	t := rel.table
 	row := c.After
 	if c.Op == change.OpDelete {
@@ -979,5 +1019,5 @@ func (st *pgStream) add(rel *walRelation, c change.Change) {
 		seq = min(lateChange+st.txn.late[k], maxSeq)
 	}
 	c.Position = change.Position(seq)
-	st.txn.changes = append(st.txn.changes, pending{table: t, c: c})
+	st.txn.changes = append(st.txn.changes, pending{table: t, c: c, gen: gen})
 }

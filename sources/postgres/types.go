@@ -25,6 +25,7 @@ const (
 	oidJSON        = 114
 	oidFloat4      = 700
 	oidFloat8      = 701
+	oidMoney       = 790
 	oidBPChar      = 1042
 	oidVarchar     = 1043
 	oidDate        = 1082
@@ -134,7 +135,7 @@ func (tc *typeCatalog) kind(oid uint32) change.Kind {
 		return change.KindInt
 	case oidFloat4, oidFloat8:
 		return change.KindFloat
-	case oidNumeric:
+	case oidNumeric, oidMoney:
 		return change.KindDecimal
 	case oidBool:
 		return change.KindBool
@@ -222,7 +223,7 @@ func binaryDecoder(t *pgType) (decoder, bool) {
 func textDecoder(t *pgType) decoder {
 	op := opString
 	switch t.OID {
-	case oidNumeric:
+	case oidNumeric, oidMoney: // money is read cast to numeric (see moneyCast)
 		op = opNumeric
 	case oidJSON, oidJSONB:
 		op = opJSON
@@ -234,4 +235,18 @@ func textDecoder(t *pgType) decoder {
 		op = opTimeTZ
 	}
 	return decoder{op: op, format: pgx.TextFormatCode}
+}
+
+// moneyCast is the cast that reads a column of the given type exactly:
+// money's text depends on lc_monetary ("$1,234.50", "-$0.05", "1.234,50 €"),
+// its numeric cast does not. "" for other types.
+func (tc *typeCatalog) moneyCast(oid uint32) string {
+	t := tc.base(oid)
+	switch {
+	case t.OID == oidMoney:
+		return "::numeric"
+	case isArray(t) && tc.base(t.Elem).OID == oidMoney:
+		return "::numeric[]"
+	}
+	return ""
 }

@@ -202,7 +202,7 @@ func TestOtherTypes(t *testing.T) {
 	cfg := Config{Tables: []string{"other_types"}}
 	tables, _, got := describeAndSnapshot(t, dsn, cfg)
 	tb := tables[0]
-	kinds := map[string]change.Kind{"id": change.KindInt, "c_oid": change.KindInt, "c_dom": change.KindInt}
+	kinds := map[string]change.Kind{"id": change.KindInt, "c_oid": change.KindInt, "c_dom": change.KindInt, "c_money": change.KindDecimal}
 	for _, c := range tb.Columns {
 		want, ok := kinds[c.Name]
 		switch {
@@ -224,7 +224,7 @@ func TestOtherTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	textCols := []string{"c_macaddr", "c_money", "c_bit", "c_varbit", "c_xml", "c_point", "c_range", "c_tsv", "c_cidr", "c_char", "c_name", "c_citext", "c_comp"}
+	textCols := []string{"c_macaddr", "c_bit", "c_varbit", "c_xml", "c_point", "c_range", "c_tsv", "c_cidr", "c_char", "c_name", "c_citext", "c_comp"}
 	serverText := map[string]string{}
 	for _, c := range textCols {
 		var s string
@@ -254,6 +254,7 @@ func TestOtherTypes(t *testing.T) {
 		}
 		for name, want := range map[string]any{
 			"c_oid":          int64(4000000000),
+			"c_money":        change.Decimal("12.50"),
 			"c_dom":          int64(5),
 			"c_box_arr":      []any{"(1,1),(0,0)", "(3,3),(2,2)"},
 			"c_interval_arr": []any{change.Interval("P1D"), change.Interval("P-1M"), nil},
