@@ -30,9 +30,16 @@ test:
 bench:
 	scripts/bench.sh
 
+## lint: gofmt, go vet, and go.mod/go.sum exactly as `go mod tidy` leaves them
+## (the root module and every tools/ module; the diff names what to run)
+TOOL_MODULES := $(patsubst %/go.mod,%,$(wildcard tools/*/go.mod))
+
 lint:
-	gofmt -l . | tee /dev/stderr | (! read)
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "not gofmt-ed (run gofmt -w on them):" >&2; echo "$$out" >&2; exit 1; fi
 	$(GO) vet ./...
+	@for m in . $(TOOL_MODULES); do \
+	  (cd $$m && $(GO) mod tidy -diff) || { echo "$$m: go.mod/go.sum are not tidy; run: (cd $$m && go mod tidy)" >&2; exit 1; }; \
+	done
 
 testenv-start:
 	scripts/testenv.sh start
