@@ -250,10 +250,25 @@ loop:
 		defer cancel()
 		runErr = errors.Join(ls.Err(), runErr, ls.Close(closeCtx))
 	}
+	// The file views trail their change logs; once the pipeline is done
+	// no bundle appends to them, and compacting makes the views exact.
+	runErr = errors.Join(runErr, compactFileViews(p.Job))
 	sum := Summarize(p, time.Since(start))
 	sum.DeadLetterFile = filepath.Join(p.Job.DeadLetterPath(), file.StreamDeadLetterFile)
 	if runErr != nil {
 		return sum, cleanRunError(runErr)
 	}
 	return sum, nil
+}
+
+// compactFileViews compacts the change logs of the job's file sinks into
+// their view files (file.CompactLogs).
+func compactFileViews(j *Job) error {
+	var errs []error
+	for _, s := range j.Sinks {
+		if s.Kind == SinkFile {
+			errs = append(errs, file.CompactLogs(file.Config{Dir: j.Path(s.Dir), Mode: file.ModeUpsert, SpillRows: s.SpillRows}))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -6,6 +6,8 @@
 #      batch sizes against the same local server (rows/s and the ratio)
 #   3. cdc: PostgreSQL change capture -> file view vs a plain pglogrepl loop
 #      (backlog drain changes/s, commit -> written latency p50/p99 at 5k/s)
+#   4. stream view: the file sink's stream writer into a 100k-row view vs a
+#      3M-row view (changes/s, commit -> acknowledged latency p50/p99)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 was_running=0
@@ -16,6 +18,7 @@ eval "$(scripts/testenv.sh start)"
 go build -o bin/runner ./cmd/runner
 go build -o bin/bench-snapshot ./internal/bench/snapshot
 go build -o bin/bench-cdc ./internal/bench/cdc
+go build -o bin/bench-streamview ./internal/bench/streamview
 
 echo "== snapshot"
 bin/bench-snapshot -rows "${BENCH_ROWS:-1000000}" -runner bin/runner -work out/bench
@@ -27,3 +30,7 @@ go test -run '^$' -bench 'WriterVsPlainLoop' -benchtime 1x ./sinks/... 2>&1 | gr
 echo
 echo "== cdc: PostgreSQL change capture (stream mode) vs a plain pglogrepl loop"
 bin/bench-cdc -updates "${BENCH_CDC_UPDATES:-100000}" -work out/bench-cdc 2>&1 | grep -v ' level=\| INFO \| WARN '
+
+echo
+echo "== stream view: file sink stream writer, 100,000-row view vs 3,000,000-row view"
+bin/bench-streamview -small "${BENCH_STREAM_SMALL:-100000}" -large "${BENCH_STREAM_LARGE:-3000000}" -work out/bench-streamview

@@ -254,10 +254,14 @@ func readSink(ctx context.Context, j *pipelines.Job, s pipelines.SinkSpec, v pip
 	return nil, fmt.Errorf("sink kind %q is not supported by verify", s.Kind)
 }
 
-// readFileSink reads a file view: its lines, each versioned by the
+// readFileSink reads a file view (its stream change log compacted in): its lines, each versioned by the
 // versions sidecar (read on its own, so that a hand-edited view file
 // shows its edits rather than failing a consistency check).
 func readFileSink(cfg file.Config, view string, keys []string) ([]verify.Row, error) {
+	// A stream's view file trails its change log: fold the log in first.
+	if _, err := file.CompactLog(cfg, view); err != nil {
+		return nil, err
+	}
 	versions := map[string]uint64{}
 	err := file.ScanVersions(cfg, view, func(v file.Version) error {
 		if v.Deleted {

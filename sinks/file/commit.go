@@ -108,6 +108,17 @@ func commit(cfg Config, view string, runs []string) (Stats, error) {
 		}
 	}
 	ok = true
+	if err := hook("installed"); err != nil {
+		return st, err
+	}
+	if cfg.Mode == ModeReplace {
+		// The view was rebuilt: a change log a stream left belongs to
+		// the view replaced, and replayed into this one it could bring
+		// back rows it no longer holds.
+		if err := os.RemoveAll(logDir(cfg, view)); err != nil {
+			return st, fmt.Errorf("removing the change log of the replaced view: %w", err)
+		}
+	}
 	// The view is committed; the runs are no longer needed.
 	if err := removeRuns(append(temp, runs...)); err != nil {
 		return st, fmt.Errorf("removing merged runs: %w", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // The write modes of a view.
@@ -16,6 +17,13 @@ const (
 // DefaultSpillRows is the number of buffered records after which a
 // RunWriter spills a sorted run to disk.
 const DefaultSpillRows = 200000
+
+// The defaults of a stream's log compaction (log.go, compactor.go).
+const (
+	DefaultCompactInterval = 10 * time.Second // the most a view file trails its log
+	DefaultCompactBytes    = 64 << 20         // log bytes that trigger a compaction at once
+	DefaultCompactSegments = 32               // log segments merged into one (not into the view)
+)
 
 // DeadLetterFile is the name of the job's dead-letter file in Config.Dir.
 const DeadLetterFile = "_dead_letters.jsonl"
@@ -34,6 +42,16 @@ type Config struct {
 	// SpillRows is the number of records a writer buffers before it spills
 	// a sorted run to disk (default 200000).
 	SpillRows int `yaml:"spill_rows" json:"spill_rows"`
+
+	// A stream appends each bundle to a change log and compacts the log
+	// into the view file in the background: once CompactInterval (default
+	// 10s) has passed since the last compaction, or at once when the log
+	// holds CompactBytes (default 64 MiB). CompactSegments (default 32)
+	// segments are merged into one segment in between, which costs what
+	// the log holds, not what the view holds.
+	CompactInterval time.Duration `yaml:"compact_interval" json:"compact_interval"`
+	CompactBytes    int64         `yaml:"compact_bytes" json:"compact_bytes"`
+	CompactSegments int           `yaml:"compact_segments" json:"compact_segments"`
 }
 
 // Validate reports every problem of the configuration at once.
@@ -50,6 +68,9 @@ func (c *Config) Validate() error {
 	if c.SpillRows < 0 {
 		errs = append(errs, fmt.Errorf("file sink: spill_rows must not be negative (got %d)", c.SpillRows))
 	}
+	if c.CompactInterval < 0 || c.CompactBytes < 0 || c.CompactSegments < 0 {
+		errs = append(errs, fmt.Errorf("file sink: compact_interval, compact_bytes and compact_segments must not be negative (got %s, %d, %d)", c.CompactInterval, c.CompactBytes, c.CompactSegments))
+	}
 	return errors.Join(errs...)
 }
 
@@ -63,6 +84,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SpillRows == 0 {
 		c.SpillRows = DefaultSpillRows
+	}
+	if c.CompactInterval == 0 {
+		c.CompactInterval = DefaultCompactInterval
+	}
+	if c.CompactBytes == 0 {
+		c.CompactBytes = DefaultCompactBytes
+	}
+	if c.CompactSegments == 0 {
+		c.CompactSegments = DefaultCompactSegments
 	}
 	return c, nil
 }

@@ -63,6 +63,50 @@
 //     checked when it is merged): a lines file that does not match is
 //     refused.
 //
+// # Streams: a change log per view
+//
+// A stream ([WriteStream], [StreamWriter]) does not merge every bundle into
+// the view file, which would cost each bundle the view's size. It works
+// like an LSM tree:
+//
+//   - Each bundle's records are sorted into runs as above, each run is
+//     fsynced and renamed into the view's change log <dir>/.log/<view>/ as
+//     a segment (<24 hex digits>.seg: frames of key, position, delete flag
+//     and row, end marker, footer), and the log directory is fsynced. Only
+//     then is the bundle acknowledged: a bundle counts as written once its
+//     segments are durable. Segments are immutable; their order does not
+//     matter (the merge is decided by positions).
+//   - A compactor per view runs in the background: every
+//     Config.CompactInterval (10s) when the log is not empty, or at once
+//     when it holds Config.CompactBytes (64 MiB) or an eighth of the view
+//     file's size (so a small view is compacted after almost every bundle,
+//     and the rewriting a compaction costs per logged byte is bounded
+//     whatever the view's size), it merges the whole log
+//     into the view file with an upsert Commit (the view and its versions
+//     sidecar are the oldest input), replacing them as any commit does,
+//     and then removes the merged segments. In between, once the log has
+//     Config.CompactSegments (32) segments, it merges them into one segment
+//     (a cost of the log's size). Compactions and commits of a view are
+//     serialized within the process and, by a lock file in the log
+//     directory, across processes.
+//   - The view file is the compacted state: it trails the log by at most
+//     the compaction interval (plus one compaction). The log and the view
+//     file together are the view. A clean stop compacts every log
+//     ([CompactLogs]), so the view file is then exact; readers that need
+//     the exact state while a stream runs compact first ([CompactLog];
+//     runner verify does).
+//   - The version guard and tombstones hold across log and view: a
+//     compaction is an upsert commit of the segments, so a record older
+//     than the view's version or tombstone of its key, or than a record of
+//     another segment, loses; compacting segments twice (after a crash
+//     between the installation and their removal) changes nothing.
+//   - Crash safety: a kill at any moment leaves the last installed view
+//     file (and its sidecar, repaired by the next commit as above) and a
+//     log of complete segments; temporary files of a killed compaction are
+//     removed by the next one, which folds the whole log in.
+//   - A replace commit (a batch rebuild) removes the view's log: replayed
+//     into the rebuilt view it could bring back rows it no longer holds.
+//
 // # Keys
 //
 // Keys made of nil, bool, int64, text, time.Time and []byte components are

@@ -2,7 +2,6 @@ package file
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sort"
 	"sync"
@@ -16,14 +15,15 @@ import (
 )
 
 // WriteStream is the file sink of a stream pipeline: every bundle sorts its
-// records into runs and merges them into the view files at once (an upsert
-// commit per view and bundle), then releases the bundle's acknowledgement
-// units (internal/ack). The view file is replaced atomically as in batch
-// mode, so readers see it move from one committed state to the next.
-//
-// A commit rewrites the view file: the cost of a bundle grows with the
-// view's size, which suits the views a local stream keeps (up to a few
-// million rows); larger views belong in a database sink.
+// records into runs and appends them, fsynced, to each view's change log
+// (log.go), then releases the bundle's acknowledgement units
+// (internal/ack). A compactor per view (compactor.go) merges the log into
+// the view file in the background, replacing it atomically as in batch
+// mode: readers see it move from one compacted state to the next, trailing
+// the log by at most Config.CompactInterval. The work of a bundle is its
+// own records', whatever the view's size; the compaction's is the view's,
+// once per interval. A clean stop compacts every log (CompactLogs), so the
+// view file is then exact.
 //
 // cfg.Mode must be upsert: a stream changes the view, it does not replace
 // it.
@@ -45,24 +45,114 @@ func lockView(path string) func() {
 	return mu.Unlock
 }
 
+// StreamWriter is the plain-Go writer beneath WriteStream: Add buffers the
+// records of a bundle, Flush appends them to the views' change logs and
+// returns once they are durable. It is not safe for concurrent use.
+type StreamWriter struct {
+	cfg     Config
+	sink    string
+	writers map[string]*RunWriter
+	added   map[string]int64 // records added per view since the last Flush
+	deletes map[string]int64 // deletes among them
+}
+
+// NewStreamWriter returns the stream writer of a file sink; cfg.Mode must
+// be upsert.
+func NewStreamWriter(cfg Config, sink string) (*StreamWriter, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Mode != ModeUpsert {
+		return nil, fmt.Errorf("file sink %s: a stream needs mode: upsert", sink)
+	}
+	return &StreamWriter{cfg: cfg, sink: sink, writers: map[string]*RunWriter{}, added: map[string]int64{}, deletes: map[string]int64{}}, nil
+}
+
+// Add buffers one record of a view (see RunWriter.Add).
+func (w *StreamWriter) Add(view string, r change.Record) error {
+	rw := w.writers[view]
+	if rw == nil {
+		rw = NewRunWriter(w.cfg, view)
+		// Log segments are plain runs: a view run (viewrun.go) is only
+		// worth its extra file where it becomes the view file.
+		rw.noStream = true
+		w.writers[view] = rw
+	}
+	if err := rw.Add(r); err != nil {
+		return fmt.Errorf("file sink %s: view %s: %w", w.sink, view, err)
+	}
+	w.added[view]++
+	if r.Delete {
+		w.deletes[view]++
+	}
+	return nil
+}
+
+// Flush appends what was added to the views' change logs, fsynced: once it
+// returns, the records survive a crash. It reports a failed background
+// compaction of a view written to (the log is kept; the next one retries).
+func (w *StreamWriter) Flush() error {
+	views := make([]string, 0, len(w.writers))
+	for v := range w.writers {
+		views = append(views, v)
+	}
+	sort.Strings(views)
+	for _, view := range views {
+		runs, err := w.writers[view].Flush()
+		if err != nil {
+			return fmt.Errorf("file sink %s: view %s: %w", w.sink, view, err)
+		}
+		if len(runs) == 0 {
+			continue
+		}
+		bytes, err := appendLog(w.cfg, view, runs)
+		if err != nil {
+			removeRuns(runs)
+			return fmt.Errorf("file sink %s: view %s: %w", w.sink, view, err)
+		}
+		subj := view + "@" + w.sink
+		runstats.Add(runstats.Written, subj, w.added[view]-w.deletes[view])
+		runstats.Add(runstats.Deleted, subj, w.deletes[view])
+		if err := compactorFor(w.cfg, view, w.sink).appended(len(runs), bytes); err != nil {
+			return fmt.Errorf("file sink %s: view %s: %w", w.sink, view, err)
+		}
+	}
+	clear(w.added) // the writers stay, empty, with their buffers
+	clear(w.deletes)
+	return nil
+}
+
+// Abort drops what was added since the last Flush.
+func (w *StreamWriter) Abort() {
+	for _, rw := range w.writers {
+		_ = rw.Abort()
+	}
+	clear(w.added)
+	clear(w.deletes)
+}
+
 type streamWriteFn struct {
 	Config Config `json:"config"`
 	Sink   string `json:"sink"`
 
-	writers map[string]*RunWriter
-	added   map[string]int64 // records added per view in this bundle
-	open    bool             // a bundle started and has not finished cleanly
+	w       *StreamWriter
+	open    bool // a bundle started and has not finished cleanly
 	pending ack.Pending
 	dead    []change.DeadLetter
+}
+
+func (f *streamWriteFn) Setup() error {
+	w, err := NewStreamWriter(f.Config, f.Sink)
+	f.w = w
+	return err
 }
 
 // StartBundle drops what a failed bundle left in the writers.
 func (f *streamWriteFn) StartBundle(_ func(change.DeadLetter)) {
 	if f.open {
-		for _, w := range f.writers {
-			_ = w.Abort()
-		}
-		f.writers, f.added, f.dead = nil, nil, nil
+		f.w.Abort()
+		f.dead = nil
 		f.pending = ack.Pending{}
 	}
 	f.open = true
@@ -70,17 +160,6 @@ func (f *streamWriteFn) StartBundle(_ func(change.DeadLetter)) {
 
 func (f *streamWriteFn) ProcessElement(rb change.RecordBatch, emit func(change.DeadLetter)) error {
 	f.pending.Add(rb.Ack)
-	if f.writers == nil {
-		f.writers, f.added = map[string]*RunWriter{}, map[string]int64{}
-	}
-	w := f.writers[rb.View]
-	if w == nil {
-		w = NewRunWriter(f.Config, rb.View)
-		// A stream's upsert merges every run with the view, so a view
-		// run (viewrun.go) would save no copy, only add files per bundle.
-		w.noStream = true
-		f.writers[rb.View] = w
-	}
 	for i := range rb.Records {
 		r := &rb.Records[i]
 		if reason := unwritable(r); reason != nil {
@@ -92,42 +171,21 @@ func (f *streamWriteFn) ProcessElement(rb change.RecordBatch, emit func(change.D
 			})
 			continue
 		}
-		if err := w.Add(*r); err != nil {
-			return fmt.Errorf("file sink %s: view %s: %w", f.Sink, rb.View, err)
+		if err := f.w.Add(rb.View, *r); err != nil {
+			return err
 		}
-		f.added[rb.View]++
 	}
 	return nil
 }
 
+// FinishBundle appends the bundle to the logs.
+//
+// Invariant: the bundle's acknowledgement units are released only once
+// its log segments are fsynced (StreamWriter.Flush).
 func (f *streamWriteFn) FinishBundle(emit func(change.DeadLetter)) error {
-	views := make([]string, 0, len(f.writers))
-	for v := range f.writers {
-		views = append(views, v)
+	if err := f.w.Flush(); err != nil {
+		return err
 	}
-	sort.Strings(views)
-	for _, view := range views {
-		runs, err := f.writers[view].Flush()
-		if err != nil {
-			return fmt.Errorf("file sink %s: view %s: %w", f.Sink, view, err)
-		}
-		if len(runs) == 0 {
-			continue
-		}
-		unlock := lockView(filepath.Join(f.Config.Dir, view))
-		st, err := Commit(f.Config, view, runs)
-		unlock()
-		if err != nil {
-			return fmt.Errorf("file sink %s: %w", f.Sink, err)
-		}
-		subj := view + "@" + f.Sink
-		// Stats.Rows is the view's size; what this bundle wrote is what
-		// it added, less what lost to newer versions.
-		runstats.Add(runstats.Written, subj, f.added[view]-st.SkippedOlder-st.Deleted)
-		runstats.Add(runstats.Deleted, subj, st.Deleted)
-		runstats.Add(runstats.Older, subj, st.SkippedOlder)
-	}
-	clear(f.added) // the writers stay, empty, with their buffers
 	tok := f.pending.Charge(len(f.dead))
 	for _, d := range f.dead {
 		d.Ack = tok

@@ -13,7 +13,12 @@ import (
 	"github.com/beamsync/beamsync/sinks/file"
 )
 
-func TestMain(m *testing.M) { ptest.Main(m) }
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(file.CompactChildEnv); dir != "" {
+		os.Exit(file.RunCompactChild(dir, os.Getenv(file.CompactChildStepEnv)))
+	}
+	ptest.Main(m)
+}
 
 func doc(id int64, name string) *change.Doc {
 	return &change.Doc{Names: []string{"id", "name"}, Values: []any{id, name}}
