@@ -58,6 +58,10 @@ type Meta struct {
 	// SourcePos is the event's coordinate for humans ("file.jsonl:42",
 	// "orders/2@17").
 	SourcePos string
+	// Stream names the sequence the event arrives in, within which arrival
+	// order breaks ties of equal positions: "" for a files source's files,
+	// "topic/partition" for a Kafka record.
+	Stream string
 }
 
 // tableID names a table by its source coordinates.
@@ -75,12 +79,13 @@ type Decoder struct {
 	byName  map[string]*change.Table // by qualified name
 	cols    map[*change.Table]map[string]int
 	schemas schemaCache
+	runs    map[string]Run // by Meta.Stream
 }
 
 // NewDecoder makes a Decoder for the given tables.
 func NewDecoder(tables []*change.Table, opts Options) *Decoder {
 	d := &Decoder{opts: opts, exact: map[tableID]*change.Table{}, byName: map[string]*change.Table{},
-		cols: map[*change.Table]map[string]int{}, schemas: schemaCache{}}
+		cols: map[*change.Table]map[string]int{}, schemas: schemaCache{}, runs: map[string]Run{}}
 	for _, t := range tables {
 		d.exact[tableID{t.Database, t.Schema, t.Name}] = t
 		if _, ok := d.byName[t.QualifiedName()]; !ok {
@@ -142,7 +147,7 @@ func (d *Decoder) decode(e *envelope, m Meta) (*change.Table, change.Change, err
 		return t, change.Change{}, err
 	}
 	c := change.Change{Op: op, CommitTime: e.commitTime(m.Time), SourcePos: m.SourcePos}
-	if c.Position, err = e.position(m.Seq); err != nil {
+	if c.Position, err = d.position(e, m); err != nil {
 		return t, c, err
 	}
 

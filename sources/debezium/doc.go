@@ -29,9 +29,7 @@
 //     names one table for all events.
 //   - Key: the event's key part (its fields, in order, name the key
 //     columns), else the row image's Config.Key columns.
-//   - Position: source.lsn when present (PostgreSQL); else the MySQL binlog
-//     coordinates packed into 64 bits (see Binlog positions); without
-//     either, Meta.Seq (the line number across the files, the offset).
+//   - Position: see Positions below.
 //   - CommitTime: source.ts_ms, else ts_ms, else Meta.Time (the file's
 //     time, the record's timestamp).
 //   - SourcePos: Meta.SourcePos ("file.jsonl:LINE", "topic/partition@offset").
@@ -40,18 +38,30 @@
 //     update's after image and in before images) or NULL (creates, reads);
 //     Debezium's "__debezium_unavailable_value" placeholder is Unchanged.
 //
-// # Binlog positions
+// # Positions
 //
-// MySQL events carry source.file, pos and row; their Position is
+// A change's Position is base<<12 | tie. The base position is source.lsn
+// when present (PostgreSQL; below 2^52), else the MySQL binlog coordinates
+// seq<<32 | pos, where seq is the number after source.file's last dot
+// ("mysql-bin.000003" → 3; below 2^20) and pos the byte offset of the event
+// in the file (below 2^32), else Meta.Seq (the line number across the
+// files, the offset). An event whose base position does not fit is a dead
+// letter.
 //
-//	seq << 44 | pos << 12 | row
+// The tie orders events of one base position by arrival within their
+// stream (Meta.Stream: the files of a files source, read in order, are one
+// stream; each Kafka partition is one): an event whose base position equals
+// the previous event's of the stream gets that event's tie plus one, any
+// other event 0; a binlog event's source.row is its least tie. Ties
+// saturate at 4095. So the order of the changes of a key is a total order
+// (base position, then arrival), and the later of two changes Debezium
+// stamped alike (its documented create and update examples share an lsn)
+// wins in every sink. Events of one base position that are not consecutive
+// in their stream (a duplicate re-published later) rank with tie 0 again.
 //
-// where seq is the number after the file name's last dot ("mysql-bin.000003"
-// → 3; below 2^20, else the event is a dead letter), pos the byte offset of
-// the event in the file (below 2^32, as MySQL's binlog format has it) and row
-// the row within the event (rows beyond 4095 share 4095: such huge row events
-// are rare). The packing orders events by (file, offset, row) as the binlog
-// does, so a later change of a key has a greater position.
+// The order state of a stream (its last base position and tie, [Run]) is
+// part of the Kafka source's checkpoint, so a stream resumed from its
+// checkpoint goes on ranking as before ([Decoder.SetRun]).
 //
 // # Values
 //

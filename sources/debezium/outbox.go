@@ -188,7 +188,7 @@ func (d *Decoder) outboxChange(e *envelope, m Meta) (*change.Table, change.Chang
 		return nil, change.Change{}, &UnknownTableError{Table: ev.aggType}
 	}
 	c := change.Change{Op: change.OpUpdate, CommitTime: e.commitTime(m.Time), SourcePos: m.SourcePos}
-	if c.Position, err = e.position(m.Seq); err != nil {
+	if c.Position, err = d.position(e, m); err != nil {
 		return t, c, err
 	}
 	if len(t.Key) != 1 {

@@ -47,9 +47,9 @@ func TestDebeziumFixture(t *testing.T) {
 	cs := changes(batches)
 	var got []string
 	for _, c := range cs {
-		got = append(got, c.Op.String()+itoa(int(c.Key[0].(int64)))+"@"+c.Position.String())
+		got = append(got, c.Op.String()+itoa(int(c.Key[0].(int64)))+"@"+posText(c.Position))
 	}
-	if g, w := strings.Join(got, " "), "r1@23000000 r2@23000000 c3@23001000 u1@23002000 d2@23003000 u3@23004000 c4@23005000"; g != w {
+	if g, w := strings.Join(got, " "), "r1@23000000 r2@23000000.1 c3@23001000 u1@23002000 d2@23003000 u3@23004000 c4@23005000"; g != w {
 		t.Fatalf("changes %s\nwant %s", g, w)
 	}
 	r1, r2, c3, u1, d2, u3 := cs[0], cs[1], cs[2], cs[3], cs[4], cs[5]
@@ -121,11 +121,12 @@ func TestDebeziumShapesAndErrors(t *testing.T) {
 	var got []string
 	for _, b := range batches {
 		for _, c := range b.Changes {
-			got = append(got, b.Table.Name+":"+c.Op.String()+"@"+c.Position.String())
+			got = append(got, b.Table.Name+":"+c.Op.String()+"@"+posText(c.Position))
 		}
 	}
-	pack := func(seq, pos, row uint64) string { return change.Position(seq<<44 | pos<<12 | row).String() }
-	want := []string{"t1:c@" + pack(3, 4015, 0), "t1:c@" + pack(3, 4015, 1), "t1:u@" + pack(4, 4, 0), "t2:c@" + pack(4, 100, 0), "t1:d@10"}
+	// Binlog: seq<<32 | pos, the row as the least tie.
+	pack := func(seq, pos uint64) string { return posText(change.Position((seq<<32 | pos) << 12)) }
+	want := []string{"t1:c@" + pack(3, 4015), "t1:c@" + pack(3, 4015) + ".1", "t1:u@" + pack(4, 4), "t2:c@" + pack(4, 100), "t1:d@10"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("changes\n got %v\nwant %v", got, want)
 	}

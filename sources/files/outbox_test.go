@@ -64,7 +64,7 @@ func TestDebeziumOutbox(t *testing.T) {
 	var got []string
 	for _, b := range batches {
 		for _, c := range b.Changes {
-			got = append(got, b.Table.QualifiedName()+":"+c.Op.String()+change.KeyString(c.Key)+"@"+c.Position.String())
+			got = append(got, b.Table.QualifiedName()+":"+c.Op.String()+change.KeyString(c.Key)+"@"+posText(c.Position))
 		}
 	}
 	want := []string{"order:u1@10", "order:u2@12", "order:u1@13", "order:d2@14", "public.other:c[]@18"} // no key part, no key configured

@@ -33,13 +33,14 @@ func OpenStream(ctx context.Context, cfg Config, tables []*change.Table, from ch
 	if err != nil {
 		return nil, err
 	}
-	start, err := parseCheckpoint(from)
+	start, runs, err := parseCheckpoint(from)
 	if err != nil {
 		return nil, fmt.Errorf("kafka source: %w: give a checkpoint the stream reported, or none", err)
 	}
 	for k := range start { // topics no longer read
 		if !slices.Contains(cfg.Topics, k.topic) {
 			delete(start, k)
+			delete(runs, k)
 		}
 	}
 	if tables == nil {
@@ -54,6 +55,9 @@ func OpenStream(ctx context.Context, cfg Config, tables []*change.Table, from ch
 		cfg: cfg, dec: debezium.NewDecoder(tables, cfg.options()),
 		next: start, hw: map[tp]int64{}, acked: offsets{}, closed: make(chan struct{}), clReady: make(chan struct{}),
 		maxPoll: 4 * cfg.BatchSize,
+	}
+	for k, r := range runs { // Invariant: ties go on ranking as before the restart
+		s.dec.SetRun(k.String(), r)
 	}
 	reset := kgo.NewOffset().AtStart()
 	if cfg.Start == StartLatest {
@@ -245,11 +249,14 @@ func (s *stream) progress(ctx context.Context, fetches kgo.Fetches) (change.Prog
 		s.next[k] = max(s.next[k], n) // Invariant: the checkpoint never goes back
 	}
 	copyInto(s.hw, hw)
-	p.Checkpoint = s.next.checkpoint()
+	p.Checkpoint = s.next.checkpoint(s.run)
 	p.LagBytes = s.lag()
 	s.mu.Unlock()
 	return p, true, nil
 }
+
+// run is the decoder's position run of a partition (Next's goroutine).
+func (s *stream) run(k tp) (debezium.Run, bool) { return s.dec.Run(k.String()) }
 
 func copyInto(dst, src map[tp]int64) {
 	for k, v := range src {
@@ -275,7 +282,7 @@ func (s *stream) lag() int64 {
 // record adds the change (or dead letter) of one record to p.
 func (s *stream) record(p *change.Progress, k tp, r *kgo.Record) {
 	pos := k.topic + "/" + strconv.Itoa(int(k.partition)) + "@" + strconv.FormatInt(r.Offset, 10)
-	t, c, err := s.dec.DecodeRecord(r.Key, r.Value, debezium.Meta{Seq: r.Offset, Time: r.Timestamp.UTC(), SourcePos: pos})
+	t, c, err := s.dec.DecodeRecord(r.Key, r.Value, debezium.Meta{Seq: r.Offset, Time: r.Timestamp.UTC(), SourcePos: pos, Stream: k.String()})
 	var unknown *debezium.UnknownTableError
 	switch {
 	case errors.Is(err, debezium.ErrSkip), errors.As(err, &unknown):
@@ -312,7 +319,7 @@ func rawRow(v []byte) change.JSON {
 // with exactly those offsets, never the client's poll position). An older
 // or equal checkpoint is a no-op.
 func (s *stream) Ack(ctx context.Context, cp change.Checkpoint) error {
-	o, err := parseCheckpoint(cp)
+	o, _, err := parseCheckpoint(cp)
 	if err != nil {
 		return fmt.Errorf("kafka source: acknowledging: %w", err)
 	}
