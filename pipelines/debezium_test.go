@@ -155,3 +155,46 @@ state_dir: state
 		t.Errorf("orders view after the restart:\n%s", got)
 	}
 }
+
+// A truncate in a Debezium file fails the job by default, naming the
+// table and the fix; with source.stream.truncate: ignore it is counted in
+// the summary, as are the logical decoding messages, which are skipped.
+func TestDebeziumFilesTruncateAndMessages(t *testing.T) {
+	events := []string{
+		orderEvent("c", 1, "new", 10),
+		`{"op": "m", "ts_ms": 1, "source": {"db": "shop", "lsn": 11}, "message": {"prefix": "audit", "content": "aGk="}}`,
+		`{"op": "t", "before": null, "after": null, "source": {"db": "shop", "schema": "public", "table": "orders", "lsn": 12}}`,
+		orderEvent("u", 1, "paid", 13),
+	}
+	path := fixDir(t, debeziumFilesJob(t, "", events...))
+	j, err := pipelines.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pipelines.Prepare(context.Background(), j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipelines.RunBatch(context.Background(), plan, "direct"); err == nil ||
+		!strings.Contains(err.Error(), "table public.orders was truncated") || !strings.Contains(err.Error(), "source.stream.truncate: ignore") {
+		t.Fatalf("run: %v, want the truncate to fail it", err)
+	}
+
+	path = fixDir(t, debeziumFilesJob(t, "", events...))
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), "views:", "  stream: {truncate: ignore}\nviews:", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := runJob(t, path, "direct")
+	if sum.Messages != 1 || sum.TruncatesIgnored != 1 || sum.DeadLetters != 0 {
+		t.Errorf("summary: messages %d, truncates %d, dead letters %d", sum.Messages, sum.TruncatesIgnored, sum.DeadLetters)
+	}
+	var out strings.Builder
+	sum.Print(&out)
+	if !strings.Contains(out.String(), "1 logical decoding messages (op m) skipped") || !strings.Contains(out.String(), "1 truncates ignored") {
+		t.Errorf("summary print:\n%s", out.String())
+	}
+	if got := readView(t, filepath.Join(filepath.Dir(path), "out/orders.jsonl")); got != `{"id":1,"status":"paid"}`+"\n" {
+		t.Errorf("orders view:\n%s", got)
+	}
+}

@@ -61,6 +61,7 @@ func (j *Job) FilesConfigs() []files.Config {
 	for _, f := range j.Source.Files {
 		cfgs = append(cfgs, files.Config{
 			Path: j.Path(f.Path), Format: f.Format, Table: f.Table, Key: f.Key, BatchSize: j.Source.BatchSize, Outbox: f.Outbox,
+			Truncate: j.Source.Stream.Truncate,
 		})
 	}
 	return cfgs
@@ -169,6 +170,7 @@ func (j *Job) kafkaConfig() kafka.Config {
 	if cfg.Group == "" {
 		cfg.Group = "beamsync-" + j.Name
 	}
+	cfg.Truncate = j.Source.Stream.Truncate
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = j.Source.BatchSize
 	}

@@ -21,6 +21,11 @@ type Summary struct {
 	Views          []ViewSummary  `json:"views"`
 	DeadLetters    int64          `json:"dead_letters"`
 	DeadLetterFile string         `json:"dead_letter_file"`
+	// Messages counts the logical decoding messages (Debezium op m)
+	// skipped; TruncatesIgnored the truncates skipped under
+	// source.stream.truncate: ignore.
+	Messages         int64 `json:"messages_skipped,omitempty"`
+	TruncatesIgnored int64 `json:"truncates_ignored,omitempty"`
 }
 
 // TableSummary counts the rows read from one table.
@@ -77,6 +82,8 @@ func Summarize(p *Plan, d time.Duration) *Summary {
 		s.Views = append(s.Views, vs)
 	}
 	s.DeadLetters = runstats.Sum(runstats.Dead)
+	s.Messages = runstats.Sum(runstats.Messages)
+	s.TruncatesIgnored = runstats.Sum(runstats.Truncates)
 	return s
 }
 
@@ -103,6 +110,12 @@ func (s *Summary) Print(w io.Writer) {
 		}
 	}
 	tw.Flush()
+	if s.Messages > 0 {
+		fmt.Fprintf(w, "\n%d logical decoding messages (op m) skipped: they change no table\n", s.Messages)
+	}
+	if s.TruncatesIgnored > 0 {
+		fmt.Fprintf(w, "\n%d truncates ignored (source.stream.truncate: ignore): the views keep the truncated rows\n", s.TruncatesIgnored)
+	}
 	if s.DeadLetters > 0 {
 		fmt.Fprintf(w, "\n%d dead letters (rows that could not be mapped or written): %s\n", s.DeadLetters, s.DeadLetterFile)
 	}

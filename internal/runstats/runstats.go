@@ -28,6 +28,8 @@ const (
 	WriteBytes  = "bytes"       // bytes written, per view@sink
 	WriteBatchs = "batches"     // batches written, per view@sink
 	SourceDone  = "source_done" // 1 once a source has read everything, per source
+	Messages    = "messages"    // logical decoding messages (Debezium op m) skipped, per source kind
+	Truncates   = "truncates"   // truncates ignored (truncate: ignore), per table
 )
 
 var counters sync.Map // name -> *atomic.Int64

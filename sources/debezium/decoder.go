@@ -131,6 +131,9 @@ func (d *Decoder) decode(e *envelope, m Meta) (*change.Table, change.Change, err
 	if e.tombstone {
 		return nil, change.Change{}, ErrSkip
 	}
+	if e.op == "m" {
+		return nil, change.Change{}, ErrMessage
+	}
 	if d.opts.Outbox != nil && d.opts.Outbox.matches(e.src) {
 		return d.outboxChange(e, m)
 	}
@@ -141,6 +144,9 @@ func (d *Decoder) decode(e *envelope, m Meta) (*change.Table, change.Change, err
 			return nil, change.Change{}, &UnknownTableError{}
 		}
 		return nil, change.Change{}, &UnknownTableError{Table: id.qualified()}
+	}
+	if e.op == "t" {
+		return t, change.Change{}, &TruncateError{Table: t.QualifiedName()}
 	}
 	op, err := change.ParseOp(e.op)
 	if err != nil {

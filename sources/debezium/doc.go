@@ -22,7 +22,11 @@
 // pair {"key": ..., "value": ...} whose parts have either shape. A tombstone
 // (a null line, or a pair whose value is null or empty) is skipped.
 //
-//   - Op: c, u, d or r; any other op is a dead letter.
+//   - Op: c, u, d or r. A truncate (t) of a given table is a
+//     [*TruncateError] (the caller applies its truncate policy:
+//     TruncateFail stops the job naming the table, TruncateIgnore counts,
+//     logs and skips it); a logical decoding message (m) is [ErrMessage]
+//     (skipped and counted). Any other op is a dead letter.
 //   - Table: source.db, source.schema and source.table (Table.Database,
 //     Schema, Name; a table given with other fields but the same qualified
 //     name, "schema.table" or "db.table", matches too), unless Config.Table

@@ -103,7 +103,7 @@ func TestDebeziumShapesAndErrors(t *testing.T) {
 		`{"key":{"k":"x"},"value":{"op":"c","after":{"k":"x"},"source":{"db":"inv","table":"t2","file":"mysql-bin.000004","pos":100}}}`,
 		// Errors: unknown op, missing after, delete without before or key,
 		// not an event, bad binlog file, unknown table.
-		`{"op":"t","source":{"db":"inv","table":"t1"}}`,
+		`{"op":"x","source":{"db":"inv","table":"t1"}}`,
 		`{"op":"c","after":null,"source":{"db":"inv","table":"t1"}}`,
 		`{"op":"d","before":null,"source":{"db":"inv","table":"t1"}}`,
 		`{"hello":"world"}`,
@@ -130,7 +130,7 @@ func TestDebeziumShapesAndErrors(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("changes\n got %v\nwant %v", got, want)
 	}
-	reasons := []string{`unknown op "t"`, "missing after for op c", "delete without a before image or a key", "not a Debezium event", `source.file "binlog"`}
+	reasons := []string{`unknown op "x"`, "missing after for op c", "delete without a before image or a key", "not a Debezium event", `source.file "binlog"`}
 	if len(dead) != len(reasons) {
 		t.Fatalf("dead letters %+v", dead)
 	}

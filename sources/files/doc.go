@@ -28,33 +28,26 @@
 // pair {"key": ..., "value": ...} whose parts have either shape. A tombstone
 // (a null line, or a pair whose value is null or empty) is skipped.
 //
-//   - Op: c, u, d or r; any other op is a dead letter.
+//   - Op: c, u, d or r. A truncate (op t) of a table fails Read, naming
+//     the table and the line (Config.Truncate "fail", the default), or is
+//     counted (runstats "truncates"), logged and skipped ("ignore"); a
+//     logical decoding message (op m) is skipped and counted (runstats
+//     "messages"). Any other op is a dead letter.
 //   - Table: source.db, source.schema and source.table (Table.Database,
 //     Schema, Name), unless Config.Table names one table for all events.
 //   - Key: the event's key part (its fields, in order, name the key
 //     columns), else the row image's Config.Key columns.
-//   - Position: source.lsn when present (PostgreSQL); else the MySQL binlog
-//     coordinates packed into 64 bits (see Binlog positions); without
-//     either, the line number across the files.
+//   - Position: source.lsn, else the MySQL binlog file and offset, else
+//     the line number across the files, then the arrival order of events
+//     of one such position within the files (see Positions in package
+//     sources/debezium): of two events of a key stamped alike, the later
+//     line wins.
 //   - CommitTime: source.ts_ms, else ts_ms, else the file's time.
 //   - SourcePos: "file.jsonl:LINE" (the coordinate of this source).
 //   - Before: for a delete with only a key part, the key columns (the other
 //     columns Unchanged). A column missing from an image is Unchanged (in an
 //     update's after image and in before images) or NULL (creates, reads);
 //     Debezium's "__debezium_unavailable_value" placeholder is Unchanged.
-//
-// # Binlog positions
-//
-// MySQL events carry source.file, pos and row; their Position is
-//
-//	seq << 44 | pos << 12 | row
-//
-// where seq is the number after the file name's last dot ("mysql-bin.000003"
-// → 3; below 2^20, else the event is a dead letter), pos the byte offset of
-// the event in the file (below 2^32, as MySQL's binlog format has it) and row
-// the row within the event (rows beyond 4095 share 4095: such huge row events
-// are rare). The packing orders events by (file, offset, row) as the binlog
-// does, so a later change of a key has a greater position.
 //
 // # Values
 //

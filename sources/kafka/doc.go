@@ -39,6 +39,11 @@
 //   - SourcePos: "topic/partition@offset".
 //   - Key: the record key's fields (with or without its schema) when they
 //     hold the table's key columns, else the row image's key columns.
+//   - A truncate (op t) of a captured table fails Next, naming the table
+//     and the record (Config.Truncate "fail", the default), or is counted
+//     (runstats "truncates"), logged and skipped ("ignore"). Logical
+//     decoding messages (op m) are skipped and counted (runstats
+//     "messages").
 //   - Tombstones (a nil or empty value), deletes of outbox rows, and events
 //     of tables not given to OpenStream are skipped: nothing is emitted,
 //     and the checkpoint moves past them.

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/runstats"
 	"github.com/beamsync/beamsync/sources/debezium"
 )
 
@@ -240,7 +241,9 @@ func (s *stream) progress(ctx context.Context, fetches kgo.Fetches) (change.Prog
 		k := tp{fp.Topic, fp.Partition}
 		hw[k] = fp.HighWatermark
 		for _, r := range fp.Records {
-			s.record(&p, k, r)
+			if err := s.record(&p, k, r); err != nil {
+				return change.Progress{}, false, err
+			}
 			read[k] = r.Offset + 1
 		}
 	}
@@ -279,14 +282,25 @@ func (s *stream) lag() int64 {
 	return n
 }
 
-// record adds the change (or dead letter) of one record to p.
-func (s *stream) record(p *change.Progress, k tp, r *kgo.Record) {
+// record adds the change (or dead letter) of one record to p; it fails on
+// a truncate under the fail policy.
+func (s *stream) record(p *change.Progress, k tp, r *kgo.Record) error {
 	pos := k.topic + "/" + strconv.Itoa(int(k.partition)) + "@" + strconv.FormatInt(r.Offset, 10)
 	t, c, err := s.dec.DecodeRecord(r.Key, r.Value, debezium.Meta{Seq: r.Offset, Time: r.Timestamp.UTC(), SourcePos: pos, Stream: k.String()})
 	var unknown *debezium.UnknownTableError
+	var trunc *debezium.TruncateError
 	switch {
 	case errors.Is(err, debezium.ErrSkip), errors.As(err, &unknown):
-		return // a tombstone, an outbox row's delete, a table not captured
+		return nil // a tombstone, an outbox row's delete, a table not captured
+	case errors.Is(err, debezium.ErrMessage):
+		runstats.Add(runstats.Messages, "kafka", 1)
+		return nil
+	case errors.As(err, &trunc) && s.cfg.Truncate == debezium.TruncateIgnore:
+		runstats.Add(runstats.Truncates, trunc.Table, 1)
+		slog.Warn("kafka source: truncate ignored (truncate: ignore): the views keep the table's rows", "table", trunc.Table, "at", pos)
+		return nil
+	case trunc != nil:
+		return fmt.Errorf("kafka source: %s: %w", pos, err)
 	case err != nil:
 		d := change.DeadLetter{Stage: change.StageDecode, Position: change.Position(r.Offset), SourcePos: pos,
 			Reason: err.Error(), Row: rawRow(r.Value)}
@@ -294,7 +308,7 @@ func (s *stream) record(p *change.Progress, k tp, r *kgo.Record) {
 			d.Table = t.QualifiedName()
 		}
 		p.DeadLetters = append(p.DeadLetters, d)
-		return
+		return nil
 	}
 	if n := len(p.Batches); n > 0 && p.Batches[n-1].Table == t && len(p.Batches[n-1].Changes) < s.cfg.BatchSize {
 		p.Batches[n-1].Changes = append(p.Batches[n-1].Changes, c)
@@ -304,6 +318,7 @@ func (s *stream) record(p *change.Progress, k tp, r *kgo.Record) {
 	if c.CommitTime.After(p.CommitTime) {
 		p.CommitTime = c.CommitTime
 	}
+	return nil
 }
 
 // rawRow is a record's value for a dead letter: itself when it is JSON,
