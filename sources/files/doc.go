@@ -56,9 +56,16 @@
 // []byte, struct → *change.Doc, array → []any, map → map[string]any;
 // org.apache.kafka.connect.data.Decimal (base64 unscaled bytes + scale) and
 // io.debezium.data.VariableScaleDecimal → change.Decimal; Date (days) →
-// change.Date; Time, MicroTime, NanoTime, ZonedTime → change.TimeOfDay;
-// Timestamp (ms), MicroTimestamp, NanoTimestamp, ZonedTimestamp →
-// time.Time in UTC; MicroDuration, Interval → change.Interval;
+// change.Date; Time, MicroTime, NanoTime, ZonedTime → change.TimeOfDay
+// (a negative MySQL TIME keeps its sign, "-00:00:01"; beyond a day,
+// "838:59:59"); Timestamp (ms), MicroTimestamp, NanoTimestamp,
+// ZonedTimestamp → time.Time in UTC (zone offsets in seconds, as Java
+// writes historical ones, "+00:19:32", included); io.debezium.time.IsoDate
+// ("2017-09-15Z") → change.Date("2017-09-15"), IsoTime → change.TimeOfDay
+// (zone kept, Z as +00:00), IsoTimestamp → time.Time in UTC;
+// io.debezium.data.Bits → the bit string, most significant bit first
+// (BIT(10) b'1000000011' → "1000000011", the length parameter's bits, a
+// string column); MicroDuration, Interval → change.Interval;
 // io.debezium.data.Json → change.JSON. Without a schema, values are plain
 // JSON values (below).
 //
