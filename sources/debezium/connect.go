@@ -119,6 +119,44 @@ func (s *connectSchema) kind() change.Kind {
 	return change.KindAny
 }
 
+// wireKinds are the kinds of plain JSON (one bit per change.Kind) the
+// schema's values are written as: what an event without the schema part
+// holds for them.
+func (s *connectSchema) wireKinds() uint32 {
+	switch s.Name {
+	case lDecimal: // base64 text, or a number from some converters
+		return 1<<change.KindString | 1<<change.KindInt | 1<<change.KindFloat | 1<<change.KindDecimal
+	case dVarDecimal:
+		return 1 << change.KindJSON
+	}
+	switch s.Type {
+	case "int8", "int16", "int32", "int64":
+		return 1 << change.KindInt
+	case "float32", "float64", "float", "double":
+		return 1<<change.KindFloat | 1<<change.KindInt | 1<<change.KindDecimal
+	case "boolean":
+		return 1 << change.KindBool
+	case "string", "bytes":
+		return 1 << change.KindString
+	case "array", "struct", "map":
+		return 1 << change.KindJSON
+	}
+	return 0
+}
+
+// logicalSchema is the schema of a column whose type is a logical type
+// (Column.Type from a schema's name), for its values in events without the
+// schema part; nil for other columns.
+func logicalSchema(col *change.Column) *connectSchema {
+	switch col.Type {
+	case lDecimal, dVarDecimal, lDate, lTime, lTimestamp, dJSON, dDate, dTime, dMicroTime, dNanoTime, dZonedTime,
+		dTimestamp, dMicroTimestamp, dNanoTimestamp, dZonedTimestamp, dMicroDuration, dInterval,
+		dIsoDate, dIsoTime, dIsoTimestamp, dBits:
+		return &connectSchema{Name: col.Type}
+	}
+	return nil
+}
+
 // convert decodes a JSON value by its schema.
 func (s *connectSchema) convert(raw json.RawMessage) (any, error) {
 	if IsNull(raw) {

@@ -79,13 +79,15 @@ type Decoder struct {
 	byName  map[string]*change.Table // by qualified name
 	cols    map[*change.Table]map[string]int
 	schemas schemaCache
+	logical map[*change.Column]*connectSchema // a logical-typed column's last schema
 	runs    map[string]Run // by Meta.Stream
 }
 
 // NewDecoder makes a Decoder for the given tables.
 func NewDecoder(tables []*change.Table, opts Options) *Decoder {
 	d := &Decoder{opts: opts, exact: map[tableID]*change.Table{}, byName: map[string]*change.Table{},
-		cols: map[*change.Table]map[string]int{}, schemas: schemaCache{}, runs: map[string]Run{}}
+		cols: map[*change.Table]map[string]int{}, schemas: schemaCache{}, runs: map[string]Run{},
+		logical: map[*change.Column]*connectSchema{}}
 	for _, t := range tables {
 		d.exact[tableID{t.Database, t.Schema, t.Name}] = t
 		if _, ok := d.byName[t.QualifiedName()]; !ok {
@@ -246,8 +248,26 @@ func (d *Decoder) image(t *change.Table, raw json.RawMessage, schema *connectSch
 		return nil, err
 	}
 	return d.fillRow(t, fields, absent, func(col *change.Column, raw json.RawMessage) (any, error) {
-		return value(col, raw, schema.field(col.Name))
+		return value(col, raw, d.fieldSchema(t, col, schema.field(col.Name)))
 	})
+}
+
+// fieldSchema is the schema a column's value decodes by: the event's, else
+// for a column of a logical type (a Decimal, a ZonedTimestamp, ...) the
+// last schema an event gave it (its parameters: a decimal's scale), else
+// the logical type's. So an event without the schema part decodes such a
+// column to the same kind as one with it.
+func (d *Decoder) fieldSchema(t *change.Table, col *change.Column, fs *connectSchema) *connectSchema {
+	switch {
+	case fs != nil:
+		if fs.Name != "" && fs.Name == col.Type {
+			d.logical[col] = fs
+		}
+		return fs
+	case d.logical[col] != nil:
+		return d.logical[col]
+	}
+	return logicalSchema(col)
 }
 
 // value decodes one column value: by its schema when the event has one,

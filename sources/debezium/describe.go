@@ -100,7 +100,7 @@ func (d *Describer) addOutbox(e *envelope) bool {
 	ti.keyNames = []string{cfg.AggregateID}
 	c := ti.Col(cfg.AggregateID)
 	if ev.aggSchema != nil {
-		c.addKind(ev.aggSchema.kind())
+		c.addSchema(ev.aggSchema)
 		if c.typ == "" {
 			c.typ = ev.aggSchema.typeName()
 		}
@@ -147,7 +147,7 @@ func describeImage(ti *TableInfo, e *envelope, img string) {
 	if schema != nil {
 		for _, fs := range schema.Fields {
 			c := ti.Col(fs.Field)
-			c.addKind(fs.kind())
+			c.addSchema(fs)
 			if c.typ == "" {
 				c.typ = fs.typeName()
 			}

@@ -101,8 +101,14 @@
 // if any value is a decimal, or an integer beyond ±2^53 meets a float), and
 // the Decoder converts the column's numbers to that kind exactly (a decimal column
 // keeps each number's text: 10.50 stays "10.50"). Any other mix is KindAny,
-// its values as decoded. Kinds from a schema and from plain values of one
-// column merge the same way. Column.Type is the schema's type (its logical
+// its values as decoded. Where a schema gives a column a kind, plain values
+// written as that schema writes its values (an ISO string for a
+// ZonedTimestamp, an integer for a MicroTimestamp, base64 text or a number
+// for a Decimal) are of the schema's kind, and the Decoder decodes them by
+// the column's schema (the last an event gave it: a decimal's scale; else
+// its logical type, Column.Type), so a column has one type whether an
+// event carries the schema part or not. Other plain kinds merge with the
+// schema's as above. Column.Type is the schema's type (its logical
 // name when it has one), else the kind's name.
 //
 // With Options.IgnoreUnknownColumns (the Kafka source) a column the table
