@@ -80,7 +80,7 @@ type Decoder struct {
 	cols    map[*change.Table]map[string]int
 	schemas schemaCache
 	logical map[*change.Column]*connectSchema // a logical-typed column's last schema
-	runs    map[string]Run // by Meta.Stream
+	runs    map[string]Run                    // by Meta.Stream
 }
 
 // NewDecoder makes a Decoder for the given tables.
