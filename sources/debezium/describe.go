@@ -99,6 +99,7 @@ func (d *Describer) addOutbox(e *envelope) bool {
 	ti := d.info(tableID{name: ev.aggType})
 	ti.keyNames = []string{cfg.AggregateID}
 	c := ti.Col(cfg.AggregateID)
+	c.textKey = true
 	if ev.aggSchema != nil {
 		c.addSchema(ev.aggSchema)
 		if c.typ == "" {

@@ -136,8 +136,10 @@
 //   - The AggregateID column (required) is the key. A routed table has
 //     exactly one key column; inferred tables name it like the AggregateID
 //     column. The id is converted to the key column's kind (text "17" to an
-//     int column, a number to a string column), or the event is a dead
-//     letter.
+//     int column, a number to a string column or to a column of any kind,
+//     so that the ids 17 and "17" are one key), or the event is a dead
+//     letter. An inferred aggregate-id column whose ids are text and
+//     numbers is a string column.
 //   - Payload holds the row: a JSON object, or a string holding one (null
 //     or absent: no payload). Its members are decoded as plain JSON values
 //     for the table's columns; the key column is set to the aggregate id.

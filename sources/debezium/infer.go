@@ -16,6 +16,7 @@ type ColumnInfo struct {
 	typ      string // the schema's type name, when a schema gave one
 	nullable bool   // a null was seen, or the column was absent from some rows
 	bigInt   bool   // an integer beyond ±2^53 was seen
+	textKey  bool   // an outbox's aggregate id: text when text and numbers meet
 }
 
 const maxExactFloatInt = 1 << 53
@@ -67,6 +68,8 @@ func (c *ColumnInfo) resolveKind() change.Kind {
 	switch {
 	case kinds == 0:
 		return change.KindAny
+	case c.textKey && kinds&(1<<change.KindString) != 0 && kinds&^(numbers|1<<change.KindString) == 0:
+		return change.KindString // ids 17 and "17": one key, "17"
 	case bits.OnesCount32(kinds) == 1:
 		return change.Kind(bits.TrailingZeros32(kinds))
 	case kinds&^numbers != 0:
