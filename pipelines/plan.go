@@ -67,7 +67,7 @@ func Prepare(ctx context.Context, j *Job) (*Plan, error) {
 			continue
 		}
 		seen[spec.View] = path
-		table, err := matchTable(tables, spec.Source)
+		table, err := matchTable(tables, spec.Source, j.Source.Kind)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: source: %w", path, err))
 			continue
@@ -107,7 +107,18 @@ func (j *Job) sinksOf(ref ViewRef) []SinkSpec {
 
 // matchTable finds the table a mapping's source names: "schema.table",
 // "db.table" or a bare table name that is unique among the job's tables.
-func matchTable(tables []*change.Table, source string) (*change.Table, error) {
+// addTableFix says how a job of a source kind comes to read one more table.
+func addTableFix(kind string) string {
+	switch kind {
+	case SourceFiles:
+		return "add a file of it to source.files (its table: field, or its events' source.table), or fix the name"
+	case SourceKafka:
+		return "add its topic to source.kafka.topics (or declare it in source.kafka.tables), or fix the name"
+	}
+	return "add it to source.tables or fix the name"
+}
+
+func matchTable(tables []*change.Table, source, kind string) (*change.Table, error) {
 	var hits []*change.Table
 	for _, t := range tables {
 		if t.QualifiedName() == source || (t.Database != "" && t.Database+"."+t.Name == source) {
@@ -126,8 +137,12 @@ func matchTable(tables []*change.Table, source string) (*change.Table, error) {
 			names[i] = t.QualifiedName()
 		}
 		sort.Strings(names)
-		return nil, fmt.Errorf("table %q is not among the job's source tables%s (the job reads: %s); add it to source.tables or fix the name",
-			source, yamlspec.DidYouMean(source, names), strings.Join(names, ", "))
+		reads := "the job reads no table"
+		if len(names) > 0 {
+			reads = "the job reads: " + strings.Join(names, ", ")
+		}
+		return nil, fmt.Errorf("table %q is not among the job's source tables%s (%s); %s",
+			source, yamlspec.DidYouMean(source, names), reads, addTableFix(kind))
 	}
 	return nil, fmt.Errorf("table name %q is ambiguous: qualify it with its schema", source)
 }

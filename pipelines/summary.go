@@ -26,6 +26,9 @@ type Summary struct {
 	// source.stream.truncate: ignore.
 	Messages         int64 `json:"messages_skipped,omitempty"`
 	TruncatesIgnored int64 `json:"truncates_ignored,omitempty"`
+	// Failure, when set, is why the run failed (or "interrupted"): the
+	// summary then says so instead of "finished".
+	Failure string `json:"failure,omitempty"`
 }
 
 // TableSummary counts the rows read from one table.
@@ -89,7 +92,14 @@ func Summarize(p *Plan, d time.Duration) *Summary {
 
 // Print writes the one-screen summary of a run.
 func (s *Summary) Print(w io.Writer) {
-	fmt.Fprintf(w, "job %s finished in %s\n\n", s.Job, s.Duration.Round(time.Millisecond))
+	switch {
+	case s.Failure == "interrupted":
+		fmt.Fprintf(w, "job %s was interrupted after %s: what it did so far\n\n", s.Job, s.Duration.Round(time.Millisecond))
+	case s.Failure != "":
+		fmt.Fprintf(w, "job %s FAILED after %s: %s\n\n", s.Job, s.Duration.Round(time.Millisecond), s.Failure)
+	default:
+		fmt.Fprintf(w, "job %s finished in %s\n\n", s.Job, s.Duration.Round(time.Millisecond))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TABLE\tROWS READ\t")
 	for _, t := range s.Tables {
