@@ -16,7 +16,11 @@ func (failOnDeadLetterFn) ProcessElement(d change.DeadLetter) error {
 	if where == "" {
 		where = "position " + d.Position.String()
 	}
-	return fmt.Errorf("%s (row %s at %s; errors.policy is fail)", d.Reason, d.Key, where)
+	row := "a row without a key"
+	if k := string(d.Key); k != "" && k != "null" && k != "[]" {
+		row = "row " + k
+	}
+	return fmt.Errorf("%s (%s at %s; errors.policy is fail)", d.Reason, row, where)
 }
 
 func init() {

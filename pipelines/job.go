@@ -96,7 +96,8 @@ type StreamSourceSpec struct {
 	ServerID uint32 `yaml:"server_id"`
 	// Heartbeat (mysql) is the binlog heartbeat period (default 5s).
 	Heartbeat time.Duration `yaml:"heartbeat"`
-	// Truncate (postgres, mysql): fail (default) or ignore.
+	// Truncate (postgres, mysql, and the Debezium events of kafka and
+	// files sources): fail (default) or ignore.
 	Truncate string `yaml:"truncate"`
 }
 
@@ -501,7 +502,7 @@ func (j *Job) validateStream() []error {
 	only("toast", SourcePostgres)
 	only("server_id", SourceMySQL)
 	only("heartbeat", SourceMySQL)
-	only("truncate", SourcePostgres, SourceMySQL)
+	only("truncate", SourcePostgres, SourceMySQL, SourceKafka, SourceFiles)
 	if st.Truncate != "" && st.Truncate != "fail" && st.Truncate != "ignore" {
 		add("source.stream.truncate", "%q: use fail (the stream stops; re-sync with --snapshot always) or ignore", st.Truncate)
 	}

@@ -83,3 +83,11 @@ func sourceWhat(j *Job) string {
 	}
 	return "source kind " + j.Source.Kind
 }
+
+// sourceKind is the kind of a job's single source ("" for several).
+func (j *Job) sourceKind() string {
+	if len(j.Sources) > 0 {
+		return ""
+	}
+	return j.Source.Kind
+}

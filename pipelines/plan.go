@@ -70,7 +70,7 @@ func Prepare(ctx context.Context, j *Job) (*Plan, error) {
 		seen[spec.View] = path
 		joined := map[string]*change.Table{}
 		m, err := mappings.CompileView(spec, func(name string) (*change.Table, error) {
-			t, err := matchTable(tables, name)
+			t, err := matchTable(tables, name, j.sourceKind())
 			if err == nil {
 				joined[name] = t
 			}
@@ -112,11 +112,22 @@ func (j *Job) sinksOf(ref ViewRef) []SinkSpec {
 	return out
 }
 
+// addTableFix says how a job of a source kind comes to read one more table.
+func addTableFix(kind string) string {
+	switch kind {
+	case SourceFiles:
+		return "add a file of it to source.files (its table: field, or its events' source.table), or fix the name"
+	case SourceKafka:
+		return "add its topic to source.kafka.topics (or declare it in source.kafka.tables), or fix the name"
+	}
+	return "add it to source.tables or fix the name"
+}
+
 // matchTable finds the table a mapping names: "schema.table", "db.table"
 // or a bare table name that is unique among the job's tables; in a job with
 // several sources, any of these after the source's name
 // ("crm.customers", "shop.public.orders").
-func matchTable(tables []*change.Table, source string) (*change.Table, error) {
+func matchTable(tables []*change.Table, source, kind string) (*change.Table, error) {
 	var hits []*change.Table
 	for _, t := range tables {
 		names := []string{t.QualifiedName()}
@@ -154,11 +165,12 @@ func matchTable(tables []*change.Table, source string) (*change.Table, error) {
 			}
 		}
 		sort.Strings(names)
-		if len(names) == 0 {
-			return nil, fmt.Errorf("table %q is not among the job's source tables (the source has no tables)", source)
+		reads := "the job reads no table"
+		if len(names) > 0 {
+			reads = "the job reads: " + strings.Join(names, ", ")
 		}
-		return nil, fmt.Errorf("table %q is not among the job's source tables%s (the job reads: %s); add it to the source's tables or fix the name",
-			source, yamlspec.DidYouMean(source, names), strings.Join(names, ", "))
+		return nil, fmt.Errorf("table %q is not among the job's source tables%s (%s); %s",
+			source, yamlspec.DidYouMean(source, names), reads, addTableFix(kind))
 	}
 	return nil, fmt.Errorf("table name %q is ambiguous: qualify it with its schema (or its source's name)", source)
 }

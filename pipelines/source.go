@@ -72,6 +72,7 @@ func (j *Job) filesConfigs(s *SourceSpec) []files.Config {
 	for _, f := range s.Files {
 		cfgs = append(cfgs, files.Config{
 			Path: j.Path(f.Path), Format: f.Format, Table: f.Table, Key: f.Key, BatchSize: s.BatchSize, Outbox: f.Outbox,
+			Truncate: s.Stream.Truncate,
 		})
 	}
 	return cfgs
@@ -184,6 +185,7 @@ func (j *Job) kafkaConfig() kafka.Config {
 	if cfg.Group == "" {
 		cfg.Group = "beamsync-" + j.Name
 	}
+	cfg.Truncate = j.Source.Stream.Truncate
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = j.Source.BatchSize
 	}

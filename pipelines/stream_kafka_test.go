@@ -143,7 +143,7 @@ state_dir: state
 	}
 	// Everything is written once the checkpoint names the end of every
 	// partition (orders 2+3+3 records, outbox 2+2).
-	want := fmt.Sprintf("%s:0@2,%s:1@3,%s:2@3,%s:0@2,%s:1@2,%s:2@0", orders, orders, orders, outbox, outbox, outbox)
+	want := fmt.Sprintf("%s:0@2~110.0,%s:1@3~111.0,%s:2@3~120.0,%s:0@2~202.0,%s:1@2~203.0,%s:2@0", orders, orders, orders, outbox, outbox, outbox)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	go func() {

@@ -21,6 +21,14 @@ type Summary struct {
 	Views          []ViewSummary  `json:"views"`
 	DeadLetters    int64          `json:"dead_letters"`
 	DeadLetterFile string         `json:"dead_letter_file"`
+	// Messages counts the logical decoding messages (Debezium op m)
+	// skipped; TruncatesIgnored the truncates skipped under
+	// source.stream.truncate: ignore.
+	Messages         int64 `json:"messages_skipped,omitempty"`
+	TruncatesIgnored int64 `json:"truncates_ignored,omitempty"`
+	// Failure, when set, is why the run failed (or "interrupted"): the
+	// summary then says so instead of "finished".
+	Failure string `json:"failure,omitempty"`
 }
 
 // TableSummary counts the rows read from one table.
@@ -92,12 +100,21 @@ func Summarize(p *Plan, d time.Duration) *Summary {
 		s.Views = append(s.Views, vs)
 	}
 	s.DeadLetters = runstats.Sum(runstats.Dead)
+	s.Messages = runstats.Sum(runstats.Messages)
+	s.TruncatesIgnored = runstats.Sum(runstats.Truncates)
 	return s
 }
 
 // Print writes the one-screen summary of a run.
 func (s *Summary) Print(w io.Writer) {
-	fmt.Fprintf(w, "job %s finished in %s\n\n", s.Job, s.Duration.Round(time.Millisecond))
+	switch {
+	case s.Failure == "interrupted":
+		fmt.Fprintf(w, "job %s was interrupted after %s: what it did so far\n\n", s.Job, s.Duration.Round(time.Millisecond))
+	case s.Failure != "":
+		fmt.Fprintf(w, "job %s FAILED after %s: %s\n\n", s.Job, s.Duration.Round(time.Millisecond), s.Failure)
+	default:
+		fmt.Fprintf(w, "job %s finished in %s\n\n", s.Job, s.Duration.Round(time.Millisecond))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TABLE\tROWS READ\tDEAD-LETTERED\tZERO DATES NULLED\t")
 	for _, t := range s.Tables {
@@ -125,6 +142,12 @@ func (s *Summary) Print(w io.Writer) {
 					v.View, sk.Sink, sk.InfinityClamped, sk.InfinityNulled)
 			}
 		}
+	}
+	if s.Messages > 0 {
+		fmt.Fprintf(w, "\n%d logical decoding messages (op m) skipped: they change no table\n", s.Messages)
+	}
+	if s.TruncatesIgnored > 0 {
+		fmt.Fprintf(w, "\n%d truncates ignored (source.stream.truncate: ignore): the views keep the truncated rows\n", s.TruncatesIgnored)
 	}
 	if s.DeadLetters > 0 {
 		fmt.Fprintf(w, "\n%d dead letters (rows that could not be decoded, mapped or written): %s\n", s.DeadLetters, s.DeadLetterFile)

@@ -167,8 +167,7 @@ func (bv *boundView) apply(b change.Batch, emit func(change.RecordBatch), dead f
 		if err != nil {
 			out = out[:before]
 			if m.OnError() == "fail" {
-				return fmt.Errorf("%w (row %s at %s; the view's on_error is fail)",
-					err, change.KeyString(c.Key), sourcePos(c))
+				return fmt.Errorf("%w (%s; the view's on_error is fail)", err, rowRef(c))
 			}
 			dead(MappingDeadLetter(view, b.Table, c, err))
 			deadN++
@@ -199,6 +198,15 @@ func MappingDeadLetter(view string, t *change.Table, c *change.Change, err error
 		Reason:    err.Error(),
 		Row:       change.RowJSON(t, c.Row()),
 	}
+}
+
+// rowRef names a change's row for an error: "row 17 at orders.jsonl:3",
+// or "a row without a key at ..." when the key is empty.
+func rowRef(c *change.Change) string {
+	if k := change.KeyString(c.Key); len(c.Key) > 0 && k != "" {
+		return "row " + k + " at " + sourcePos(c)
+	}
+	return "a row without a key at " + sourcePos(c)
 }
 
 func sourcePos(c *change.Change) string {

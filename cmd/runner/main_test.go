@@ -156,11 +156,16 @@ func TestRowErrorsFailTheJobWhenThePolicySaysSo(t *testing.T) {
 		"people.yaml":  "view: people\nsource: people\nkey: [id]\nfields:\n  id: id\n  age: int(age)\n",
 		"people.jsonl": peopleRows,
 	})
-	code, _, errOut := invoke(t, "run", "--job", filepath.Join(dir, "job.yaml"), "--progress", "off")
+	code, out, errOut := invoke(t, "run", "--job", filepath.Join(dir, "job.yaml"), "--progress", "off")
 	if code != exitFail {
 		t.Fatalf("exit %d, want %d\n%s", code, exitFail, errOut)
 	}
 	contains(t, "error", errOut, "view people", "people.jsonl:2", "errors.policy is fail")
+	// The summary says the run failed, and why; not that it finished.
+	contains(t, "summary", out, "FAILED after", "errors.policy is fail")
+	if strings.Contains(out, "finished") {
+		t.Errorf("the summary of a failed run says it finished:\n%s", out)
+	}
 }
 
 func pgJob(table string) string {

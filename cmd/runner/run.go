@@ -130,6 +130,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		stopProgress()
 	}
 	if sum != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			sum.Failure = "interrupted"
+		case err != nil:
+			sum.Failure = err.Error()
+		}
 		sum.Print(stdout)
 	}
 	if *reportPath != "" {

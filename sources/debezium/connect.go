@@ -68,6 +68,10 @@ const (
 	dZonedTimestamp = "io.debezium.time.ZonedTimestamp"
 	dMicroDuration  = "io.debezium.time.MicroDuration"
 	dInterval       = "io.debezium.time.Interval"
+	dIsoDate        = "io.debezium.time.IsoDate"
+	dIsoTime        = "io.debezium.time.IsoTime"
+	dIsoTimestamp   = "io.debezium.time.IsoTimestamp"
+	dBits           = "io.debezium.data.Bits"
 )
 
 // unavailable is the placeholder Debezium sends for a value it does not
@@ -83,12 +87,14 @@ func (s *connectSchema) kind() change.Kind {
 	switch s.Name {
 	case lDecimal, dVarDecimal:
 		return change.KindDecimal
-	case lDate, dDate:
+	case lDate, dDate, dIsoDate:
 		return change.KindDate
-	case lTime, dTime, dMicroTime, dNanoTime, dZonedTime:
+	case lTime, dTime, dMicroTime, dNanoTime, dZonedTime, dIsoTime:
 		return change.KindTime
-	case lTimestamp, dTimestamp, dMicroTimestamp, dNanoTimestamp, dZonedTimestamp:
+	case lTimestamp, dTimestamp, dMicroTimestamp, dNanoTimestamp, dZonedTimestamp, dIsoTimestamp:
 		return change.KindTimestamp
+	case dBits:
+		return change.KindString
 	case dMicroDuration, dInterval:
 		return change.KindInterval
 	case dJSON:
@@ -111,6 +117,44 @@ func (s *connectSchema) kind() change.Kind {
 		return change.KindObject
 	}
 	return change.KindAny
+}
+
+// wireKinds are the kinds of plain JSON (one bit per change.Kind) the
+// schema's values are written as: what an event without the schema part
+// holds for them.
+func (s *connectSchema) wireKinds() uint32 {
+	switch s.Name {
+	case lDecimal: // base64 text, or a number from some converters
+		return 1<<change.KindString | 1<<change.KindInt | 1<<change.KindFloat | 1<<change.KindDecimal
+	case dVarDecimal:
+		return 1 << change.KindJSON
+	}
+	switch s.Type {
+	case "int8", "int16", "int32", "int64":
+		return 1 << change.KindInt
+	case "float32", "float64", "float", "double":
+		return 1<<change.KindFloat | 1<<change.KindInt | 1<<change.KindDecimal
+	case "boolean":
+		return 1 << change.KindBool
+	case "string", "bytes":
+		return 1 << change.KindString
+	case "array", "struct", "map":
+		return 1 << change.KindJSON
+	}
+	return 0
+}
+
+// logicalSchema is the schema of a column whose type is a logical type
+// (Column.Type from a schema's name), for its values in events without the
+// schema part; nil for other columns.
+func logicalSchema(col *change.Column) *connectSchema {
+	switch col.Type {
+	case lDecimal, dVarDecimal, lDate, lTime, lTimestamp, dJSON, dDate, dTime, dMicroTime, dNanoTime, dZonedTime,
+		dTimestamp, dMicroTimestamp, dNanoTimestamp, dZonedTimestamp, dMicroDuration, dInterval,
+		dIsoDate, dIsoTime, dIsoTimestamp, dBits:
+		return &connectSchema{Name: col.Type}
+	}
+	return nil
 }
 
 // convert decodes a JSON value by its schema.
@@ -162,22 +206,30 @@ func (s *connectSchema) convert(raw json.RawMessage) (any, error) {
 	case dNanoTimestamp:
 		ns, err := intValue(raw)
 		return time.Unix(0, ns).UTC(), err
-	case dZonedTimestamp:
+	case dZonedTimestamp, dIsoTimestamp:
 		str, err := stringValue(raw)
 		if err != nil {
 			return nil, err
 		}
-		t, err := time.Parse(time.RFC3339Nano, str)
-		if err != nil {
-			return nil, fmt.Errorf("zoned timestamp %q: %v", str, err)
-		}
-		return t.UTC(), nil
-	case dZonedTime:
+		return zonedTimestamp(str)
+	case dZonedTime, dIsoTime:
 		str, err := stringValue(raw)
 		if strings.HasSuffix(str, "Z") {
 			str = strings.TrimSuffix(str, "Z") + "+00:00"
 		}
 		return change.TimeOfDay(str), err
+	case dIsoDate:
+		str, err := stringValue(raw)
+		if err != nil {
+			return nil, err
+		}
+		return isoDate(str)
+	case dBits:
+		b, err := base64Value(raw)
+		if err != nil {
+			return nil, err
+		}
+		return bitString(b, s.Parameters["length"])
 	case dMicroDuration:
 		us, err := intValue(raw)
 		return microDuration(us), err
@@ -339,17 +391,69 @@ func decimalFromBytes(b []byte, scale int) change.Decimal {
 }
 
 // timeOfDay renders nanoseconds since midnight as "15:04:05.999999999"
-// (fraction only when not zero; 24:00:00 stays as is).
+// (fraction only when not zero; 24:00:00 and MySQL's TIME beyond a day,
+// "838:59:59", stay as they are; a negative MySQL TIME keeps its sign,
+// "-00:00:01").
 func timeOfDay(ns int64) change.TimeOfDay {
+	var b []byte
 	if ns < 0 {
-		ns = 0
+		b = append(b, '-')
+		ns = -ns
 	}
 	s := ns / 1e9
-	b := fmt.Appendf(nil, "%02d:%02d:%02d", s/3600, s/60%60, s%60)
+	b = fmt.Appendf(b, "%02d:%02d:%02d", s/3600, s/60%60, s%60)
 	if frac := ns % 1e9; frac != 0 {
 		b = append(b, strings.TrimRight(fmt.Sprintf(".%09d", frac), "0")...)
 	}
 	return change.TimeOfDay(b)
+}
+
+// zonedTimestamp parses an ISO 8601 timestamp with a zone offset, the
+// offset in hours and minutes or, as Java writes historical offsets, in
+// hours, minutes and seconds ("1900-01-01T00:00:00+00:19:32"); the result
+// is in UTC.
+func zonedTimestamp(str string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, str)
+	if err == nil {
+		return t.UTC(), nil
+	}
+	if t2, err2 := time.Parse("2006-01-02T15:04:05.999999999-07:00:00", str); err2 == nil {
+		return t2.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("zoned timestamp %q: %v", str, err)
+}
+
+// isoDate parses io.debezium.time.IsoDate, "2017-09-15Z" or
+// "2017-09-15+02:00": the date as written, its zone dropped.
+func isoDate(str string) (change.Date, error) {
+	d := str
+	if len(d) > 10 {
+		d = d[:10]
+	}
+	if _, err := time.Parse("2006-01-02", d); err != nil {
+		return "", fmt.Errorf("ISO date %q is not YYYY-MM-DD[zone]", str)
+	}
+	return change.Date(d), nil
+}
+
+// bitString renders io.debezium.data.Bits (the bits in little-endian byte
+// order, the length parameter the number of bits) as a bit string, most
+// significant bit first, as SQL writes BIT(n) values: B'101' is "101".
+func bitString(b []byte, length string) (string, error) {
+	n := len(b) * 8
+	if length != "" {
+		l, err := strconv.Atoi(length)
+		if err != nil || l < 0 || l > n {
+			return "", fmt.Errorf("bits: length parameter %q does not fit %d bytes", length, len(b))
+		}
+		n = l
+	}
+	out := make([]byte, n)
+	for i := 0; i < n; i++ {
+		bit := n - 1 - i // the bit number, from the most significant
+		out[i] = '0' + b[bit/8]>>(bit%8)&1
+	}
+	return string(out), nil
 }
 
 // microDuration renders a duration in microseconds in ISO 8601:

@@ -58,6 +58,10 @@ type Meta struct {
 	// SourcePos is the event's coordinate for humans ("file.jsonl:42",
 	// "orders/2@17").
 	SourcePos string
+	// Stream names the sequence the event arrives in, within which arrival
+	// order breaks ties of equal positions: "" for a files source's files,
+	// "topic/partition" for a Kafka record.
+	Stream string
 }
 
 // tableID names a table by its source coordinates.
@@ -75,12 +79,15 @@ type Decoder struct {
 	byName  map[string]*change.Table // by qualified name
 	cols    map[*change.Table]map[string]int
 	schemas schemaCache
+	logical map[*change.Column]*connectSchema // a logical-typed column's last schema
+	runs    map[string]Run                    // by Meta.Stream
 }
 
 // NewDecoder makes a Decoder for the given tables.
 func NewDecoder(tables []*change.Table, opts Options) *Decoder {
 	d := &Decoder{opts: opts, exact: map[tableID]*change.Table{}, byName: map[string]*change.Table{},
-		cols: map[*change.Table]map[string]int{}, schemas: schemaCache{}}
+		cols: map[*change.Table]map[string]int{}, schemas: schemaCache{}, runs: map[string]Run{},
+		logical: map[*change.Column]*connectSchema{}}
 	for _, t := range tables {
 		d.exact[tableID{t.Database, t.Schema, t.Name}] = t
 		if _, ok := d.byName[t.QualifiedName()]; !ok {
@@ -126,6 +133,9 @@ func (d *Decoder) decode(e *envelope, m Meta) (*change.Table, change.Change, err
 	if e.tombstone {
 		return nil, change.Change{}, ErrSkip
 	}
+	if e.op == "m" {
+		return nil, change.Change{}, ErrMessage
+	}
 	if d.opts.Outbox != nil && d.opts.Outbox.matches(e.src) {
 		return d.outboxChange(e, m)
 	}
@@ -137,12 +147,15 @@ func (d *Decoder) decode(e *envelope, m Meta) (*change.Table, change.Change, err
 		}
 		return nil, change.Change{}, &UnknownTableError{Table: id.qualified()}
 	}
+	if e.op == "t" {
+		return t, change.Change{}, &TruncateError{Table: t.QualifiedName()}
+	}
 	op, err := change.ParseOp(e.op)
 	if err != nil {
 		return t, change.Change{}, err
 	}
 	c := change.Change{Op: op, CommitTime: e.commitTime(m.Time), SourcePos: m.SourcePos}
-	if c.Position, err = e.position(m.Seq); err != nil {
+	if c.Position, err = d.position(e, m); err != nil {
 		return t, c, err
 	}
 
@@ -235,8 +248,26 @@ func (d *Decoder) image(t *change.Table, raw json.RawMessage, schema *connectSch
 		return nil, err
 	}
 	return d.fillRow(t, fields, absent, func(col *change.Column, raw json.RawMessage) (any, error) {
-		return value(col, raw, schema.field(col.Name))
+		return value(col, raw, d.fieldSchema(t, col, schema.field(col.Name)))
 	})
+}
+
+// fieldSchema is the schema a column's value decodes by: the event's, else
+// for a column of a logical type (a Decimal, a ZonedTimestamp, ...) the
+// last schema an event gave it (its parameters: a decimal's scale), else
+// the logical type's. So an event without the schema part decodes such a
+// column to the same kind as one with it.
+func (d *Decoder) fieldSchema(t *change.Table, col *change.Column, fs *connectSchema) *connectSchema {
+	switch {
+	case fs != nil:
+		if fs.Name != "" && fs.Name == col.Type {
+			d.logical[col] = fs
+		}
+		return fs
+	case d.logical[col] != nil:
+		return d.logical[col]
+	}
+	return logicalSchema(col)
 }
 
 // value decodes one column value: by its schema when the event has one,

@@ -21,7 +21,7 @@ func TestDecodeRecord(t *testing.T) {
 	d := NewDecoder([]*change.Table{tb}, Options{IgnoreUnknownColumns: true, KeyFromImage: true})
 	value := []byte(`{"schema":{"type":"struct","fields":[{"field":"after","type":"struct","fields":[{"field":"id","type":"int32"},{"field":"status","type":"string"},{"field":"added","type":"string"}]}]},` +
 		`"payload":{"op":"c","after":{"id":1,"status":"new","added":"x"},"source":{"db":"shop","schema":"public","table":"orders"}}}`)
-	for _, key := range [][]byte{
+	for i, key := range [][]byte{
 		nil,
 		[]byte(`{"id":1}`),
 		[]byte(`{"schema":{"type":"struct","fields":[{"field":"id","type":"int32"}]},"payload":{"id":1}}`),
@@ -32,14 +32,14 @@ func TestDecodeRecord(t *testing.T) {
 		if err != nil || got != tb {
 			t.Fatalf("key %s: %v", key, err)
 		}
-		want := change.Change{Op: change.OpCreate, Key: []any{int64(1)}, After: []any{int64(1), "new"}, CommitTime: meta.Time, Position: 7, SourcePos: "orders/0@7"}
+		want := change.Change{Op: change.OpCreate, Key: []any{int64(1)}, After: []any{int64(1), "new"}, CommitTime: meta.Time, Position: change.Position(7<<12 | i), SourcePos: "orders/0@7"} // one offset again: later ties
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("key %s: %+v, want %+v", key, c, want)
 		}
 	}
 	// A key-only delete.
 	_, c, err := d.DecodeRecord([]byte(`{"id":4}`), []byte(`{"op":"d","before":null,"source":{"schema":"public","table":"orders","lsn":99}}`), meta)
-	if err != nil || c.Op != change.OpDelete || c.Position != 99 || c.Before[0] != int64(4) || !change.IsUnchanged(c.Before[1]) {
+	if err != nil || c.Op != change.OpDelete || c.Position != 99<<12 || c.Before[0] != int64(4) || !change.IsUnchanged(c.Before[1]) {
 		t.Errorf("delete %+v %v", c, err)
 	}
 	// Tombstones.

@@ -99,8 +99,9 @@ func (d *Describer) addOutbox(e *envelope) bool {
 	ti := d.info(tableID{name: ev.aggType})
 	ti.keyNames = []string{cfg.AggregateID}
 	c := ti.Col(cfg.AggregateID)
+	c.textKey = true
 	if ev.aggSchema != nil {
-		c.addKind(ev.aggSchema.kind())
+		c.addSchema(ev.aggSchema)
 		if c.typ == "" {
 			c.typ = ev.aggSchema.typeName()
 		}
@@ -147,7 +148,7 @@ func describeImage(ti *TableInfo, e *envelope, img string) {
 	if schema != nil {
 		for _, fs := range schema.Fields {
 			c := ti.Col(fs.Field)
-			c.addKind(fs.kind())
+			c.addSchema(fs)
 			if c.typ == "" {
 				c.typ = fs.typeName()
 			}

@@ -22,16 +22,18 @@
 // pair {"key": ..., "value": ...} whose parts have either shape. A tombstone
 // (a null line, or a pair whose value is null or empty) is skipped.
 //
-//   - Op: c, u, d or r; any other op is a dead letter.
+//   - Op: c, u, d or r. A truncate (t) of a given table is a
+//     [*TruncateError] (the caller applies its truncate policy:
+//     TruncateFail stops the job naming the table, TruncateIgnore counts,
+//     logs and skips it); a logical decoding message (m) is [ErrMessage]
+//     (skipped and counted). Any other op is a dead letter.
 //   - Table: source.db, source.schema and source.table (Table.Database,
 //     Schema, Name; a table given with other fields but the same qualified
 //     name, "schema.table" or "db.table", matches too), unless Config.Table
 //     names one table for all events.
 //   - Key: the event's key part (its fields, in order, name the key
 //     columns), else the row image's Config.Key columns.
-//   - Position: source.lsn when present (PostgreSQL); else the MySQL binlog
-//     coordinates packed into 64 bits (see Binlog positions); without
-//     either, Meta.Seq (the line number across the files, the offset).
+//   - Position: see Positions below.
 //   - CommitTime: source.ts_ms, else ts_ms, else Meta.Time (the file's
 //     time, the record's timestamp).
 //   - SourcePos: Meta.SourcePos ("file.jsonl:LINE", "topic/partition@offset").
@@ -40,18 +42,30 @@
 //     update's after image and in before images) or NULL (creates, reads);
 //     Debezium's "__debezium_unavailable_value" placeholder is Unchanged.
 //
-// # Binlog positions
+// # Positions
 //
-// MySQL events carry source.file, pos and row; their Position is
+// A change's Position is base<<12 | tie. The base position is source.lsn
+// when present (PostgreSQL; below 2^52), else the MySQL binlog coordinates
+// seq<<32 | pos, where seq is the number after source.file's last dot
+// ("mysql-bin.000003" → 3; below 2^20) and pos the byte offset of the event
+// in the file (below 2^32), else Meta.Seq (the line number across the
+// files, the offset). An event whose base position does not fit is a dead
+// letter.
 //
-//	seq << 44 | pos << 12 | row
+// The tie orders events of one base position by arrival within their
+// stream (Meta.Stream: the files of a files source, read in order, are one
+// stream; each Kafka partition is one): an event whose base position equals
+// the previous event's of the stream gets that event's tie plus one, any
+// other event 0; a binlog event's source.row is its least tie. Ties
+// saturate at 4095. So the order of the changes of a key is a total order
+// (base position, then arrival), and the later of two changes Debezium
+// stamped alike (its documented create and update examples share an lsn)
+// wins in every sink. Events of one base position that are not consecutive
+// in their stream (a duplicate re-published later) rank with tie 0 again.
 //
-// where seq is the number after the file name's last dot ("mysql-bin.000003"
-// → 3; below 2^20, else the event is a dead letter), pos the byte offset of
-// the event in the file (below 2^32, as MySQL's binlog format has it) and row
-// the row within the event (rows beyond 4095 share 4095: such huge row events
-// are rare). The packing orders events by (file, offset, row) as the binlog
-// does, so a later change of a key has a greater position.
+// The order state of a stream (its last base position and tie, [Run]) is
+// part of the Kafka source's checkpoint, so a stream resumed from its
+// checkpoint goes on ranking as before ([Decoder.SetRun]).
 //
 // # Values
 //
@@ -60,9 +74,16 @@
 // []byte, struct → *change.Doc, array → []any, map → map[string]any;
 // org.apache.kafka.connect.data.Decimal (base64 unscaled bytes + scale) and
 // io.debezium.data.VariableScaleDecimal → change.Decimal; Date (days) →
-// change.Date; Time, MicroTime, NanoTime, ZonedTime → change.TimeOfDay;
-// Timestamp (ms), MicroTimestamp, NanoTimestamp, ZonedTimestamp →
-// time.Time in UTC; MicroDuration, Interval → change.Interval;
+// change.Date; Time, MicroTime, NanoTime, ZonedTime → change.TimeOfDay
+// (a negative MySQL TIME keeps its sign, "-00:00:01"; beyond a day,
+// "838:59:59"); Timestamp (ms), MicroTimestamp, NanoTimestamp,
+// ZonedTimestamp → time.Time in UTC (zone offsets in seconds, as Java
+// writes historical ones, "+00:19:32", included); io.debezium.time.IsoDate
+// ("2017-09-15Z") → change.Date("2017-09-15"), IsoTime → change.TimeOfDay
+// (zone kept, Z as +00:00), IsoTimestamp → time.Time in UTC;
+// io.debezium.data.Bits → the bit string, most significant bit first
+// (BIT(10) b'1000000011' → "1000000011", the length parameter's bits, a
+// string column); MicroDuration, Interval → change.Interval;
 // io.debezium.data.Json → change.JSON. Without a schema, values are plain
 // JSON values (below).
 //
@@ -80,8 +101,14 @@
 // if any value is a decimal, or an integer beyond ±2^53 meets a float), and
 // the Decoder converts the column's numbers to that kind exactly (a decimal column
 // keeps each number's text: 10.50 stays "10.50"). Any other mix is KindAny,
-// its values as decoded. Kinds from a schema and from plain values of one
-// column merge the same way. Column.Type is the schema's type (its logical
+// its values as decoded. Where a schema gives a column a kind, plain values
+// written as that schema writes its values (an ISO string for a
+// ZonedTimestamp, an integer for a MicroTimestamp, base64 text or a number
+// for a Decimal) are of the schema's kind, and the Decoder decodes them by
+// the column's schema (the last an event gave it: a decimal's scale; else
+// its logical type, Column.Type), so a column has one type whether an
+// event carries the schema part or not. Other plain kinds merge with the
+// schema's as above. Column.Type is the schema's type (its logical
 // name when it has one), else the kind's name.
 //
 // With Options.IgnoreUnknownColumns (the Kafka source) a column the table
@@ -109,8 +136,10 @@
 //   - The AggregateID column (required) is the key. A routed table has
 //     exactly one key column; inferred tables name it like the AggregateID
 //     column. The id is converted to the key column's kind (text "17" to an
-//     int column, a number to a string column), or the event is a dead
-//     letter.
+//     int column, a number to a string column or to a column of any kind,
+//     so that the ids 17 and "17" are one key), or the event is a dead
+//     letter. An inferred aggregate-id column whose ids are text and
+//     numbers is a string column.
 //   - Payload holds the row: a JSON object, or a string holding one (null
 //     or absent: no payload). Its members are decoded as plain JSON values
 //     for the table's columns; the key column is set to the aggregate id.

@@ -238,41 +238,51 @@ func (e *envelope) commitTime(fallback time.Time) time.Time {
 	return fallback
 }
 
-// position computes the change's Position: source.lsn when present, else
-// the MySQL binlog coordinates (file, pos, row) packed, else the line.
-func (e *envelope) position(line int64) (change.Position, error) {
+// position computes the change's base position and the least tie it may
+// take (its binlog row): source.lsn when present, else the MySQL binlog
+// file and offset, else the line. The Decoder ranks it (see order.go).
+func (e *envelope) position(line int64) (base, row uint64, err error) {
 	if e.src.lsn != "" {
 		lsn, err := strconv.ParseUint(e.src.lsn, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("source.lsn %q is not an unsigned integer", e.src.lsn)
+			return 0, 0, fmt.Errorf("source.lsn %q is not an unsigned integer", e.src.lsn)
 		}
-		return change.Position(lsn), nil
+		if lsn > maxBase {
+			return 0, 0, fmt.Errorf("source.lsn %d is beyond %d and does not fit a position", lsn, uint64(maxBase))
+		}
+		return lsn, 0, nil
 	}
 	if e.src.file != "" && e.src.pos != "" {
 		return packBinlog(e.src.file, e.src.pos, e.src.row)
 	}
-	return change.Position(line), nil
+	if line < 0 || uint64(line) > maxBase {
+		return 0, 0, fmt.Errorf("line or offset %d does not fit a position", line)
+	}
+	return uint64(line), 0, nil
 }
 
-// packBinlog packs the MySQL binlog coordinates of source.file, pos and
-// row (change.BinlogPosition).
-func packBinlog(file, pos, row string) (change.Position, error) {
-	if _, err := change.BinlogSequence(file); err != nil {
-		return 0, fmt.Errorf("source.file %q does not end in a binlog sequence number", file)
+// packBinlog packs the MySQL binlog file sequence number and offset of
+// source.file and pos into a base position, seq<<32 | pos, and returns
+// source.row (capped at the largest tie) beside it.
+func packBinlog(file, pos, row string) (base, r uint64, err error) {
+	seq, err := change.BinlogSequence(file)
+	if err != nil {
+		return 0, 0, fmt.Errorf("source.file %q does not end in a binlog sequence number", file)
+	}
+	if seq >= 1<<binlogSeqBits {
+		return 0, 0, fmt.Errorf("source.file %q: sequence number beyond %d does not fit a position", file, 1<<binlogSeqBits-1)
 	}
 	off, err := strconv.ParseUint(pos, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("source.pos %q is not an unsigned integer", pos)
+		return 0, 0, fmt.Errorf("source.pos %q is not an unsigned integer", pos)
 	}
-	var r uint64
+	if off >= 1<<32 {
+		return 0, 0, fmt.Errorf("source.file/pos: binlog offset %s:%d is beyond 4 GiB and does not fit a position", file, off)
+	}
 	if row != "" {
 		if r, err = strconv.ParseUint(row, 10, 64); err != nil {
-			return 0, fmt.Errorf("source.row %q is not an unsigned integer", row)
+			return 0, 0, fmt.Errorf("source.row %q is not an unsigned integer", row)
 		}
 	}
-	p, err := change.BinlogPosition(file, off, r)
-	if err != nil {
-		return 0, fmt.Errorf("source.file/pos: %w", err)
-	}
-	return p, nil
+	return seq<<32 | off, min(r, maxTie), nil
 }

@@ -10,10 +10,13 @@ import (
 // ColumnInfo gathers what a describe saw of one column.
 type ColumnInfo struct {
 	name     string
-	kinds    uint32 // one bit per change.Kind seen (null left out)
+	kinds    uint32 // one bit per change.Kind a schema gave (null left out)
+	plain    uint32 // one bit per change.Kind of the plain values seen
+	wire     uint32 // the kinds of plain JSON a schema's values are written as
 	typ      string // the schema's type name, when a schema gave one
 	nullable bool   // a null was seen, or the column was absent from some rows
 	bigInt   bool   // an integer beyond ±2^53 was seen
+	textKey  bool   // an outbox's aggregate id: text when text and numbers meet
 }
 
 const maxExactFloatInt = 1 << 53
@@ -22,6 +25,14 @@ func (c *ColumnInfo) addKind(k change.Kind) {
 	if k != change.KindAny {
 		c.kinds |= 1 << k
 	}
+}
+
+// addSchema records the kind a column's schema gives, and the kinds of
+// plain JSON its values are written as (an event without the schema part
+// writes them so).
+func (c *ColumnInfo) addSchema(s *connectSchema) {
+	c.addKind(s.kind())
+	c.wire |= s.wireKinds()
 }
 
 // Observe records a plain JSON value (no schema).
@@ -39,22 +50,31 @@ func (c *ColumnInfo) Observe(raw []byte) {
 			c.bigInt = true
 		}
 	}
-	c.addKind(k)
+	c.plain |= 1 << k
 }
 
 // resolveKind is the kind of a column from the kinds of its values: the one
 // kind seen; for numbers of several kinds float (decimal when there are
-// decimals, or integers that float64 cannot hold exactly); else any.
+// decimals, or integers that float64 cannot hold exactly); else any. When
+// a schema gave the column a kind, plain values written as that schema
+// writes its values (an ISO string for a ZonedTimestamp, base64 text for a
+// Decimal) are of the schema's kind: the Decoder decodes them by it.
 func (c *ColumnInfo) resolveKind() change.Kind {
 	const numbers = 1<<change.KindInt | 1<<change.KindFloat | 1<<change.KindDecimal
+	kinds := c.plain
+	if c.kinds != 0 {
+		kinds = c.kinds | c.plain&^c.wire
+	}
 	switch {
-	case c.kinds == 0:
+	case kinds == 0:
 		return change.KindAny
-	case bits.OnesCount32(c.kinds) == 1:
-		return change.Kind(bits.TrailingZeros32(c.kinds))
-	case c.kinds&^numbers != 0:
+	case c.textKey && kinds&(1<<change.KindString) != 0 && kinds&^(numbers|1<<change.KindString) == 0:
+		return change.KindString // ids 17 and "17": one key, "17"
+	case bits.OnesCount32(kinds) == 1:
+		return change.Kind(bits.TrailingZeros32(kinds))
+	case kinds&^numbers != 0:
 		return change.KindAny
-	case c.kinds&(1<<change.KindDecimal) != 0 || c.bigInt:
+	case kinds&(1<<change.KindDecimal) != 0 || c.bigInt:
 		return change.KindDecimal
 	}
 	return change.KindFloat

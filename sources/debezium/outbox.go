@@ -188,7 +188,7 @@ func (d *Decoder) outboxChange(e *envelope, m Meta) (*change.Table, change.Chang
 		return nil, change.Change{}, &UnknownTableError{Table: ev.aggType}
 	}
 	c := change.Change{Op: change.OpUpdate, CommitTime: e.commitTime(m.Time), SourcePos: m.SourcePos}
-	if c.Position, err = e.position(m.Seq); err != nil {
+	if c.Position, err = d.position(e, m); err != nil {
 		return t, c, err
 	}
 	if len(t.Key) != 1 {
@@ -266,10 +266,18 @@ func (d *Decoder) fillRow(t *change.Table, fields []Field, absent any, conv func
 }
 
 // coerceKey converts an aggregate id to the kind of the key column: text
-// holding a number to a number column, a number to a text column.
+// holding a number to a number column, a number to a text column or to a
+// column of any kind (so that the ids 17 and "17" are one key).
 func coerceKey(col *change.Column, v any) (any, error) {
 	k := change.KindOf(v)
-	if col.Kind == change.KindAny || k == col.Kind {
+	if k == col.Kind {
+		return v, nil
+	}
+	if col.Kind == change.KindAny {
+		switch x := v.(type) {
+		case int64, uint64, float64, change.Decimal:
+			return string(change.AppendJSON(nil, x)), nil
+		}
 		return v, nil
 	}
 	switch x := v.(type) {

@@ -64,15 +64,15 @@ func TestConversions(t *testing.T) {
 }
 
 func TestPackBinlogLimits(t *testing.T) {
-	if _, err := packBinlog("mysql-bin.1048576", "1", "0"); err == nil {
+	if _, _, err := packBinlog("mysql-bin.1048576", "1", "0"); err == nil {
 		t.Error("sequence overflow accepted")
 	}
-	if _, err := packBinlog("mysql-bin.000001", "4294967296", "0"); err == nil {
+	if _, _, err := packBinlog("mysql-bin.000001", "4294967296", "0"); err == nil {
 		t.Error("offset overflow accepted")
 	}
-	a, _ := packBinlog("mysql-bin.000001", "4294967295", "9999")
-	b, _ := packBinlog("mysql-bin.000002", "4", "0")
-	if a >= b || a&0xFFF != 0xFFF {
-		t.Errorf("packing %x %x", a, b)
+	a, row, _ := packBinlog("mysql-bin.000001", "4294967295", "9999")
+	b, _, _ := packBinlog("mysql-bin.000002", "4", "0")
+	if a >= b || row != maxTie || b != 2<<32|4 {
+		t.Errorf("packing %x %x %d", a, b, row)
 	}
 }

@@ -37,6 +37,10 @@ type Config struct {
 	// outbox table to the tables of their aggregate types (see
 	// debezium.Outbox).
 	Outbox *debezium.Outbox `yaml:"outbox" json:"outbox,omitempty"`
+	// Truncate, with format debezium, is what a truncate event (op t) of a
+	// table does: debezium.TruncateFail (the default: Read fails, naming
+	// the table) or debezium.TruncateIgnore (counted, logged, skipped).
+	Truncate string `yaml:"truncate" json:"truncate,omitempty"`
 }
 
 // Validate reports every problem of the configuration at once.
@@ -47,6 +51,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Outbox != nil && c.Format != FormatDebezium {
 		errs = append(errs, errors.New("files source: outbox needs format debezium"))
+	}
+	if err := debezium.ValidateTruncate(c.Truncate); err != nil {
+		errs = append(errs, fmt.Errorf("files source: %w", err))
 	}
 	switch c.Format {
 	case "", FormatJSONL:

@@ -22,10 +22,11 @@ func TestDebeziumFixture(t *testing.T) {
 	if tb.Database != "shop" || tb.Schema != "public" || tb.Name != "orders" || tb.QualifiedName() != "public.orders" {
 		t.Errorf("table %+v", tb)
 	}
-	// Kinds from the schema where events carry one; merged with the plain
-	// values of the schemaless events (decimal + float stay decimal; a
-	// timestamp seen as a string elsewhere makes any).
-	want := "id:int customer_id:int total:decimal status:string ordered_at:any shipped_at:any? delivery_date:any? meta:json? paid:bool weight_kg:float? receipt:bytes?"
+	// Kinds from the schema where events carry one: the plain values of the
+	// schemaless events, written as the schema writes them (an ISO string
+	// for a ZonedTimestamp, an integer for a MicroTimestamp), are of the
+	// schema's kind.
+	want := "id:int customer_id:int total:decimal status:string ordered_at:timestamp shipped_at:timestamp? delivery_date:date? meta:json? paid:bool weight_kg:float? receipt:bytes?"
 	if got := columns(tb); got != want {
 		t.Errorf("columns\n got %s\nwant %s", got, want)
 	}
@@ -47,9 +48,9 @@ func TestDebeziumFixture(t *testing.T) {
 	cs := changes(batches)
 	var got []string
 	for _, c := range cs {
-		got = append(got, c.Op.String()+itoa(int(c.Key[0].(int64)))+"@"+c.Position.String())
+		got = append(got, c.Op.String()+itoa(int(c.Key[0].(int64)))+"@"+posText(c.Position))
 	}
-	if g, w := strings.Join(got, " "), "r1@23000000 r2@23000000 c3@23001000 u1@23002000 d2@23003000 u3@23004000 c4@23005000"; g != w {
+	if g, w := strings.Join(got, " "), "r1@23000000 r2@23000000.1 c3@23001000 u1@23002000 d2@23003000 u3@23004000 c4@23005000"; g != w {
 		t.Fatalf("changes %s\nwant %s", g, w)
 	}
 	r1, r2, c3, u1, d2, u3 := cs[0], cs[1], cs[2], cs[3], cs[4], cs[5]
@@ -74,12 +75,12 @@ func TestDebeziumFixture(t *testing.T) {
 	check("c3 total", value(t, tb, c3.After, "total"), change.Decimal("1234567890.12"))
 	check("c3 delivery_date", value(t, tb, c3.After, "delivery_date"), change.Date("2024-03-18"))
 	check("c3 ordered_at", value(t, tb, c3.After, "ordered_at"), time.Date(2024, 3, 5, 17, 0, 0, 0, time.UTC))
-	// Without a schema: plain JSON values (numbers widened to the column's
-	// decimal kind, exactly).
+	// Without a schema: decoded by the column's schema (numbers in the
+	// decimal column exactly, timestamps as timestamps).
 	check("u1 total", value(t, tb, u1.After, "total"), change.Decimal("15.75"))
 	check("u1 before total", value(t, tb, u1.Before, "total"), change.Decimal("12.5"))
-	check("u1 shipped_at", value(t, tb, u1.After, "shipped_at"), int64(1709900000000000))
-	check("u1 ordered_at", value(t, tb, u1.After, "ordered_at"), "2024-03-01T08:15:00.5Z")
+	check("u1 shipped_at", value(t, tb, u1.After, "shipped_at"), time.UnixMicro(1709900000000000).UTC())
+	check("u1 ordered_at", value(t, tb, u1.After, "ordered_at"), time.Date(2024, 3, 1, 8, 15, 0, 5e8, time.UTC))
 	// The delete, from a key/value pair with schemas.
 	check("d2 key", d2.Key, []any{int64(2)})
 	check("d2 after", d2.After, []any(nil))
@@ -103,7 +104,7 @@ func TestDebeziumShapesAndErrors(t *testing.T) {
 		`{"key":{"k":"x"},"value":{"op":"c","after":{"k":"x"},"source":{"db":"inv","table":"t2","file":"mysql-bin.000004","pos":100}}}`,
 		// Errors: unknown op, missing after, delete without before or key,
 		// not an event, bad binlog file, unknown table.
-		`{"op":"t","source":{"db":"inv","table":"t1"}}`,
+		`{"op":"x","source":{"db":"inv","table":"t1"}}`,
 		`{"op":"c","after":null,"source":{"db":"inv","table":"t1"}}`,
 		`{"op":"d","before":null,"source":{"db":"inv","table":"t1"}}`,
 		`{"hello":"world"}`,
@@ -121,15 +122,16 @@ func TestDebeziumShapesAndErrors(t *testing.T) {
 	var got []string
 	for _, b := range batches {
 		for _, c := range b.Changes {
-			got = append(got, b.Table.Name+":"+c.Op.String()+"@"+c.Position.String())
+			got = append(got, b.Table.Name+":"+c.Op.String()+"@"+posText(c.Position))
 		}
 	}
-	pack := func(seq, pos, row uint64) string { return change.Position(seq<<44 | pos<<12 | row).String() }
-	want := []string{"t1:c@" + pack(3, 4015, 0), "t1:c@" + pack(3, 4015, 1), "t1:u@" + pack(4, 4, 0), "t2:c@" + pack(4, 100, 0), "t1:d@10"}
+	// Binlog: seq<<32 | pos, the row as the least tie.
+	pack := func(seq, pos uint64) string { return posText(change.Position((seq<<32 | pos) << 12)) }
+	want := []string{"t1:c@" + pack(3, 4015), "t1:c@" + pack(3, 4015) + ".1", "t1:u@" + pack(4, 4), "t2:c@" + pack(4, 100), "t1:d@10"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("changes\n got %v\nwant %v", got, want)
 	}
-	reasons := []string{`unknown op "t"`, "missing after for op c", "delete without a before image or a key", "not a Debezium event", `source.file "binlog"`}
+	reasons := []string{`unknown op "x"`, "missing after for op c", "delete without a before image or a key", "not a Debezium event", `source.file "binlog"`}
 	if len(dead) != len(reasons) {
 		t.Fatalf("dead letters %+v", dead)
 	}
@@ -163,5 +165,40 @@ func TestDescribeDebeziumCancelled(t *testing.T) {
 	// Small files finish before the first cancellation check: no error.
 	if _, err := Describe(ctx, Config{Path: dbzOrders, Format: FormatDebezium}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Events with and without the schema part give a column one type: a
+// schemaless event's base64 decimal, micro-timestamp and ISO timestamp
+// decode by the column's schema.
+func TestDebeziumSchemaAndSchemalessOneType(t *testing.T) {
+	schema := `{"type":"struct","fields":[{"field":"after","type":"struct","fields":[` +
+		`{"field":"id","type":"int32"},` +
+		`{"field":"total","type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"}},` +
+		`{"field":"at","type":"int64","name":"io.debezium.time.MicroTimestamp"},` +
+		`{"field":"zoned","type":"string","name":"io.debezium.time.ZonedTimestamp"}]}]}`
+	src := `"source":{"db":"shop","schema":"public","table":"orders","lsn":%s}`
+	p := writeFile(t, t.TempDir(), "orders.jsonl",
+		`{"schema":`+schema+`,"payload":{"op":"c","after":{"id":1,"total":"BOI=","at":1709900000000000,"zoned":"2024-03-01T08:15:00Z"},`+strings.Replace(src, "%s", "1", 1)+`}}`,
+		`{"op":"c","after":{"id":2,"total":"AfQ=","at":1709900000000001,"zoned":"2024-03-02T08:15:00+02:00"},`+strings.Replace(src, "%s", "2", 1)+`}`,
+	)
+	tables, batches, dead := readAll(t, Config{Path: p, Format: FormatDebezium, Key: []string{"id"}})
+	if len(dead) != 0 {
+		t.Fatalf("dead letters %+v", dead)
+	}
+	if got, want := columns(tables[0]), "id:int total:decimal at:timestamp zoned:timestamp"; got != want {
+		t.Errorf("columns %s, want %s", got, want)
+	}
+	cs := changes(batches)
+	tb := tables[0]
+	for i, want := range [][]any{
+		{change.Decimal("12.50"), time.UnixMicro(1709900000000000).UTC(), time.Date(2024, 3, 1, 8, 15, 0, 0, time.UTC)},
+		{change.Decimal("5.00"), time.UnixMicro(1709900000000001).UTC(), time.Date(2024, 3, 2, 6, 15, 0, 0, time.UTC)},
+	} {
+		for j, col := range []string{"total", "at", "zoned"} {
+			if got := value(t, tb, cs[i].After, col); !reflect.DeepEqual(got, want[j]) {
+				t.Errorf("event %d %s = %#v, want %#v", i+1, col, got, want[j])
+			}
+		}
 	}
 }

@@ -28,33 +28,26 @@
 // pair {"key": ..., "value": ...} whose parts have either shape. A tombstone
 // (a null line, or a pair whose value is null or empty) is skipped.
 //
-//   - Op: c, u, d or r; any other op is a dead letter.
+//   - Op: c, u, d or r. A truncate (op t) of a table fails Read, naming
+//     the table and the line (Config.Truncate "fail", the default), or is
+//     counted (runstats "truncates"), logged and skipped ("ignore"); a
+//     logical decoding message (op m) is skipped and counted (runstats
+//     "messages"). Any other op is a dead letter.
 //   - Table: source.db, source.schema and source.table (Table.Database,
 //     Schema, Name), unless Config.Table names one table for all events.
 //   - Key: the event's key part (its fields, in order, name the key
 //     columns), else the row image's Config.Key columns.
-//   - Position: source.lsn when present (PostgreSQL); else the MySQL binlog
-//     coordinates packed into 64 bits (see Binlog positions); without
-//     either, the line number across the files.
+//   - Position: source.lsn, else the MySQL binlog file and offset, else
+//     the line number across the files, then the arrival order of events
+//     of one such position within the files (see Positions in package
+//     sources/debezium): of two events of a key stamped alike, the later
+//     line wins.
 //   - CommitTime: source.ts_ms, else ts_ms, else the file's time.
 //   - SourcePos: "file.jsonl:LINE" (the coordinate of this source).
 //   - Before: for a delete with only a key part, the key columns (the other
 //     columns Unchanged). A column missing from an image is Unchanged (in an
 //     update's after image and in before images) or NULL (creates, reads);
 //     Debezium's "__debezium_unavailable_value" placeholder is Unchanged.
-//
-// # Binlog positions
-//
-// MySQL events carry source.file, pos and row; their Position is
-//
-//	seq << 44 | pos << 12 | row
-//
-// where seq is the number after the file name's last dot ("mysql-bin.000003"
-// → 3; below 2^20, else the event is a dead letter), pos the byte offset of
-// the event in the file (below 2^32, as MySQL's binlog format has it) and row
-// the row within the event (rows beyond 4095 share 4095: such huge row events
-// are rare). The packing orders events by (file, offset, row) as the binlog
-// does, so a later change of a key has a greater position.
 //
 // # Values
 //
@@ -63,9 +56,16 @@
 // []byte, struct → *change.Doc, array → []any, map → map[string]any;
 // org.apache.kafka.connect.data.Decimal (base64 unscaled bytes + scale) and
 // io.debezium.data.VariableScaleDecimal → change.Decimal; Date (days) →
-// change.Date; Time, MicroTime, NanoTime, ZonedTime → change.TimeOfDay;
-// Timestamp (ms), MicroTimestamp, NanoTimestamp, ZonedTimestamp →
-// time.Time in UTC; MicroDuration, Interval → change.Interval;
+// change.Date; Time, MicroTime, NanoTime, ZonedTime → change.TimeOfDay
+// (a negative MySQL TIME keeps its sign, "-00:00:01"; beyond a day,
+// "838:59:59"); Timestamp (ms), MicroTimestamp, NanoTimestamp,
+// ZonedTimestamp → time.Time in UTC (zone offsets in seconds, as Java
+// writes historical ones, "+00:19:32", included); io.debezium.time.IsoDate
+// ("2017-09-15Z") → change.Date("2017-09-15"), IsoTime → change.TimeOfDay
+// (zone kept, Z as +00:00), IsoTimestamp → time.Time in UTC;
+// io.debezium.data.Bits → the bit string, most significant bit first
+// (BIT(10) b'1000000011' → "1000000011", the length parameter's bits, a
+// string column); MicroDuration, Interval → change.Interval;
 // io.debezium.data.Json → change.JSON. Without a schema, values are plain
 // JSON values (below).
 //
@@ -83,8 +83,14 @@
 // if any value is a decimal, or an integer beyond ±2^53 meets a float), and
 // Read converts the column's numbers to that kind exactly (a decimal column
 // keeps each number's text: 10.50 stays "10.50"). Any other mix is KindAny,
-// its values as decoded. Kinds from a schema and from plain values of one
-// column merge the same way. Column.Type is the schema's type (its logical
+// its values as decoded. Where a schema gives a column a kind, plain values
+// written as that schema writes its values (an ISO string for a
+// ZonedTimestamp, an integer for a MicroTimestamp, base64 text or a number
+// for a Decimal) are of the schema's kind, and the Decoder decodes them by
+// the column's schema (the last an event gave it: a decimal's scale; else
+// its logical type, Column.Type), so a column has one type whether an
+// event carries the schema part or not. Other plain kinds merge with the
+// schema's as above. Column.Type is the schema's type (its logical
 // name when it has one), else the kind's name.
 //
 // # Outbox

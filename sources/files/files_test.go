@@ -141,6 +141,15 @@ func TestReadJSONL(t *testing.T) {
 	}
 }
 
+// posText renders a position as its base position, with ".tie" when the
+// tie is not 0.
+func posText(p change.Position) string {
+	if tie := p & 0xFFF; tie != 0 {
+		return itoa(int(p>>12)) + "." + itoa(int(tie))
+	}
+	return itoa(int(p >> 12))
+}
+
 func itoa(i int) string { return string(change.AppendJSON(nil, int64(i))) }
 
 func TestReadOrdersDemo(t *testing.T) {

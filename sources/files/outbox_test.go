@@ -64,7 +64,7 @@ func TestDebeziumOutbox(t *testing.T) {
 	var got []string
 	for _, b := range batches {
 		for _, c := range b.Changes {
-			got = append(got, b.Table.QualifiedName()+":"+c.Op.String()+change.KeyString(c.Key)+"@"+c.Position.String())
+			got = append(got, b.Table.QualifiedName()+":"+c.Op.String()+change.KeyString(c.Key)+"@"+posText(c.Position))
 		}
 	}
 	want := []string{"order:u1@10", "order:u2@12", "order:u1@13", "order:d2@14", "public.other:c[]@18"} // no key part, no key configured
@@ -104,5 +104,49 @@ func TestDebeziumOutbox(t *testing.T) {
 	bad = Config{Path: p, Key: []string{"id"}, Outbox: &debezium.Outbox{}}
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "outbox needs format debezium") {
 		t.Errorf("validate: %v", err)
+	}
+}
+
+// An aggregate id written as a number in one event and as text in another
+// is one key: the key column is text, and the number becomes its text.
+func TestDebeziumOutboxMixedIDKinds(t *testing.T) {
+	src := `"source":{"db":"shop","schema":"public","table":"outbox","lsn":%d}`
+	ev := func(lsn int, aggID, payload string) string {
+		return `{"op":"c","before":null,"after":{"id":1,"aggregatetype":"customer","aggregateid":` + aggID +
+			`,"type":"Changed","payload":` + payload + `},` + strings.Replace(src, "%d", itoa(lsn), 1) + `}`
+	}
+	p := writeFile(t, t.TempDir(), "outbox.jsonl",
+		ev(10, `17`, `{"name":"Ada"}`),
+		ev(11, `"17"`, `{"name":"Ada L."}`),
+		ev(12, `"x-1"`, `{"name":"Bob"}`),
+	)
+	cfg := Config{Path: p, Format: FormatDebezium, Outbox: &debezium.Outbox{Table: "public.outbox"}}
+	tables, batches, dead := readAll(t, cfg)
+	if len(dead) != 0 {
+		t.Fatalf("dead letters %+v", dead)
+	}
+	if got := columns(tables[0]); got != "aggregateid:string name:string" {
+		t.Errorf("columns %s", got)
+	}
+	var keys []any
+	for _, c := range changes(batches) {
+		keys = append(keys, c.Key...)
+	}
+	if want := []any{"17", "17", "x-1"}; !reflect.DeepEqual(keys, want) {
+		t.Errorf("keys %q, want %q", keys, want)
+	}
+	// A declared key column of any kind normalises numbers to text too.
+	tb := *tables[0]
+	tb.Columns = append([]change.Column(nil), tb.Columns...)
+	tb.Columns[0].Kind = change.KindAny
+	var anyKeys []any
+	err := Read(t.Context(), cfg, []*change.Table{&tb}, func(b change.Batch) error {
+		for _, c := range b.Changes {
+			anyKeys = append(anyKeys, c.Key...)
+		}
+		return nil
+	}, nil)
+	if err != nil || !reflect.DeepEqual(anyKeys, []any{"17", "17", "x-1"}) {
+		t.Errorf("any-kind keys %q %v", anyKeys, err)
 	}
 }

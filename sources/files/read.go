@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/runstats"
 	"github.com/beamsync/beamsync/sources/debezium"
 )
 
@@ -52,9 +54,19 @@ func Read(ctx context.Context, cfg Config, tables []*change.Table, emit func(cha
 	}
 	err = eachLine(ctx, files, func(l *line) error {
 		t, c, err := decode(l)
+		var trunc *debezium.TruncateError
 		switch {
 		case errors.Is(err, debezium.ErrSkip):
 			return nil
+		case errors.Is(err, debezium.ErrMessage):
+			runstats.Add(runstats.Messages, "files", 1)
+			return nil
+		case errors.As(err, &trunc) && cfg.Truncate == debezium.TruncateIgnore:
+			runstats.Add(runstats.Truncates, trunc.Table, 1)
+			slog.Warn("files source: truncate ignored (truncate: ignore): the views keep the table's rows", "table", trunc.Table, "at", l.sourcePos())
+			return nil
+		case trunc != nil:
+			return fmt.Errorf("files source: %s: %w", l.sourcePos(), err)
 		case err != nil:
 			return r.deadLetter(t, l, err)
 		}

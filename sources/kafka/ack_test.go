@@ -42,7 +42,7 @@ func committed(t *testing.T, cfg Config) change.Checkpoint {
 	go cl.PollFetches(ctx) // joins the group
 	select {
 	case o := <-got:
-		return o.checkpoint()
+		return o.checkpoint(nil)
 	case <-ctx.Done():
 		t.Fatal("the group's offsets were never fetched")
 		return ""
@@ -76,7 +76,7 @@ func TestAckCommitsOffsets(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, cpA := read(t, st, until(first, offs))
-	if want := change.Checkpoint("orders:0@2,orders:1@3,orders:2@0"); cpA != want {
+	if want := change.Checkpoint("orders:0@2~101.0,orders:1@3~112.0,orders:2@0"); cpA != want {
 		t.Fatalf("checkpoint %s, want %s", cpA, want)
 	}
 	if err := st.Ack(context.Background(), cpA); err != nil {
@@ -99,8 +99,8 @@ func TestAckCommitsOffsets(t *testing.T) {
 	if err := st.Close(); err != nil { // twice is fine
 		t.Fatal(err)
 	}
-	if got := committed(t, cfg); got != cpA {
-		t.Fatalf("committed %s, want %s", got, cpA)
+	if got, want := committed(t, cfg), change.Checkpoint("orders:0@2,orders:1@3,orders:2@0"); got != want { // offsets only
+		t.Fatalf("committed %s, want %s", got, want)
 	}
 
 	// Reopened without a checkpoint: the group's offsets, so the records
@@ -113,7 +113,7 @@ func TestAckCommitsOffsets(t *testing.T) {
 	if got, want := flat(batches), []string{"public.orders c 2@102", "public.orders c 3@103", "public.orders c 20@120"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("redelivered %v, want %v", got, want)
 	}
-	if cp != cpB {
+	if offsetsOnly(cp) != offsetsOnly(cpB) { // the runs of partitions not read again are not known
 		t.Errorf("checkpoint %s, want %s", cp, cpB)
 	}
 	st.Close()
@@ -169,7 +169,7 @@ func TestStartLatest(t *testing.T) {
 	if got := flat(batches); !reflect.DeepEqual(got, []string{"public.orders c 3@103"}) {
 		t.Errorf("changes %v", got)
 	}
-	if cp != "orders:0@4,orders:1@0,orders:2@0" {
+	if cp != "orders:0@4~103.0,orders:1@0,orders:2@0" {
 		t.Errorf("checkpoint %s", cp)
 	}
 }

@@ -33,6 +33,11 @@ type Config struct {
 	// Start is where a group with no committed offset for a partition
 	// starts: "earliest" (the default) or "latest".
 	Start string `yaml:"start" json:"start,omitempty"`
+	// Truncate is what a truncate event (op t) of a captured table does:
+	// debezium.TruncateFail (the default: Next fails, naming the table) or
+	// debezium.TruncateIgnore (counted, logged, skipped). A job sets it
+	// with source.stream.truncate.
+	Truncate string `yaml:"-" json:"truncate,omitempty"`
 	// Tables, when set, declares the tables (else Describe samples the
 	// topics).
 	Tables []TableSpec `yaml:"tables" json:"tables,omitempty"`
@@ -106,6 +111,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout < 0 {
 		add("timeout must not be negative (got %s)", c.Timeout)
+	}
+	if err := debezium.ValidateTruncate(c.Truncate); err != nil {
+		errs = append(errs, fmt.Errorf("kafka source: %w", err))
 	}
 	if c.Outbox != nil {
 		if err := c.Outbox.Validate(); err != nil {

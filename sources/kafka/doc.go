@@ -17,7 +17,12 @@
 // # Where a stream starts
 //
 // Per partition: at the offset the checkpoint `from` names
-// ("topic:partition@next,..."), even when the group committed another;
+// ("topic:partition@next~base.tie,..."; "~base.tie", the partition's
+// position run after its last record, restores the ranking of equal
+// positions, and a partition without it starts with none), even when the
+// group committed another (the group's offsets carry no run: a stream
+// resumed from them alone ranks a run of equal positions that spans the
+// restart from tie 0 again);
 // else at the group's committed offset; else at Config.Start ("earliest",
 // the default, or "latest"), resolved to a number when the partition is
 // assigned so that the checkpoint names every partition. Entries of `from`
@@ -25,14 +30,20 @@
 //
 // # The records
 //
-//   - Position: source.lsn, else the MySQL binlog coordinates packed
-//     (change.BinlogPosition), else the record's offset (ordered within a
-//     partition; Debezium keys records by the table's key, so the changes
-//     of one key share a partition).
+//   - Position: source.lsn, else the MySQL binlog coordinates packed,
+//     else the record's offset, with a tie that orders records of one
+//     such position by offset within their partition (see package
+//     sources/debezium, Positions; Debezium keys records by the table's
+//     key, so the changes of one key share a partition).
 //   - CommitTime: source.ts_ms, else ts_ms, else the record's timestamp.
 //   - SourcePos: "topic/partition@offset".
 //   - Key: the record key's fields (with or without its schema) when they
 //     hold the table's key columns, else the row image's key columns.
+//   - A truncate (op t) of a captured table fails Next, naming the table
+//     and the record (Config.Truncate "fail", the default), or is counted
+//     (runstats "truncates"), logged and skipped ("ignore"). Logical
+//     decoding messages (op m) are skipped and counted (runstats
+//     "messages").
 //   - Tombstones (a nil or empty value), deletes of outbox rows, and events
 //     of tables not given to OpenStream are skipped: nothing is emitted,
 //     and the checkpoint moves past them.

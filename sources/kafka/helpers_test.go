@@ -102,7 +102,7 @@ func read(t *testing.T, st change.Stream, until map[string]int64) ([]change.Batc
 
 func reached(t *testing.T, cp change.Checkpoint, until map[string]int64) bool {
 	t.Helper()
-	o, err := parseCheckpoint(cp)
+	o, _, err := parseCheckpoint(cp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,8 +119,8 @@ func reached(t *testing.T, cp change.Checkpoint, until map[string]int64) bool {
 
 // behind reports whether a names an offset before b's.
 func behind(t *testing.T, a, b change.Checkpoint) bool {
-	oa, _ := parseCheckpoint(a)
-	ob, _ := parseCheckpoint(b)
+	oa, _, _ := parseCheckpoint(a)
+	ob, _, _ := parseCheckpoint(b)
 	for k, n := range ob {
 		if oa[k] < n {
 			return true
@@ -139,12 +139,27 @@ func until(msgs []msg, offs []int64) map[string]int64 {
 	return u
 }
 
-// flat lists the changes as "table op key@position".
+// offsetsOnly is a checkpoint without its position runs.
+func offsetsOnly(cp change.Checkpoint) change.Checkpoint {
+	o, _, _ := parseCheckpoint(cp)
+	return o.checkpoint(nil)
+}
+
+// posText renders a position as its base position, with ".tie" when the
+// tie is not 0.
+func posText(p change.Position) string {
+	if tie := p & 0xFFF; tie != 0 {
+		return fmt.Sprintf("%d.%d", p>>12, tie)
+	}
+	return fmt.Sprint(p >> 12)
+}
+
+// flat lists the changes as "table op key@position" (posText).
 func flat(batches []change.Batch) []string {
 	var out []string
 	for _, b := range batches {
 		for _, c := range b.Changes {
-			out = append(out, fmt.Sprintf("%s %s %s@%d", b.Table.QualifiedName(), c.Op, change.KeyString(c.Key), c.Position))
+			out = append(out, fmt.Sprintf("%s %s %s@%s", b.Table.QualifiedName(), c.Op, change.KeyString(c.Key), posText(c.Position)))
 		}
 	}
 	return out

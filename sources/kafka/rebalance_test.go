@@ -72,7 +72,7 @@ func TestRebalanceResumes(t *testing.T) {
 	if revokes == 0 {
 		t.Error("no partition was revoked")
 	}
-	if cp != "orders:0@2,orders:1@2,orders:2@2" {
+	if cp != "orders:0@2~101.0,orders:1@2~111.0,orders:2@2~121.0" {
 		t.Errorf("checkpoint %s", cp)
 	}
 }

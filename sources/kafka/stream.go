@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/internal/runstats"
 	"github.com/beamsync/beamsync/sources/debezium"
 )
 
@@ -33,13 +34,14 @@ func OpenStream(ctx context.Context, cfg Config, tables []*change.Table, from ch
 	if err != nil {
 		return nil, err
 	}
-	start, err := parseCheckpoint(from)
+	start, runs, err := parseCheckpoint(from)
 	if err != nil {
 		return nil, fmt.Errorf("kafka source: %w: give a checkpoint the stream reported, or none", err)
 	}
 	for k := range start { // topics no longer read
 		if !slices.Contains(cfg.Topics, k.topic) {
 			delete(start, k)
+			delete(runs, k)
 		}
 	}
 	if tables == nil {
@@ -54,6 +56,9 @@ func OpenStream(ctx context.Context, cfg Config, tables []*change.Table, from ch
 		cfg: cfg, dec: debezium.NewDecoder(tables, cfg.options()),
 		next: start, hw: map[tp]int64{}, acked: offsets{}, closed: make(chan struct{}), clReady: make(chan struct{}),
 		maxPoll: 4 * cfg.BatchSize,
+	}
+	for k, r := range runs { // Invariant: ties go on ranking as before the restart
+		s.dec.SetRun(k.String(), r)
 	}
 	reset := kgo.NewOffset().AtStart()
 	if cfg.Start == StartLatest {
@@ -236,7 +241,9 @@ func (s *stream) progress(ctx context.Context, fetches kgo.Fetches) (change.Prog
 		k := tp{fp.Topic, fp.Partition}
 		hw[k] = fp.HighWatermark
 		for _, r := range fp.Records {
-			s.record(&p, k, r)
+			if err := s.record(&p, k, r); err != nil {
+				return change.Progress{}, false, err
+			}
 			read[k] = r.Offset + 1
 		}
 	}
@@ -245,11 +252,14 @@ func (s *stream) progress(ctx context.Context, fetches kgo.Fetches) (change.Prog
 		s.next[k] = max(s.next[k], n) // Invariant: the checkpoint never goes back
 	}
 	copyInto(s.hw, hw)
-	p.Checkpoint = s.next.checkpoint()
+	p.Checkpoint = s.next.checkpoint(s.run)
 	p.LagBytes = s.lag()
 	s.mu.Unlock()
 	return p, true, nil
 }
+
+// run is the decoder's position run of a partition (Next's goroutine).
+func (s *stream) run(k tp) (debezium.Run, bool) { return s.dec.Run(k.String()) }
 
 func copyInto(dst, src map[tp]int64) {
 	for k, v := range src {
@@ -272,14 +282,25 @@ func (s *stream) lag() int64 {
 	return n
 }
 
-// record adds the change (or dead letter) of one record to p.
-func (s *stream) record(p *change.Progress, k tp, r *kgo.Record) {
+// record adds the change (or dead letter) of one record to p; it fails on
+// a truncate under the fail policy.
+func (s *stream) record(p *change.Progress, k tp, r *kgo.Record) error {
 	pos := k.topic + "/" + strconv.Itoa(int(k.partition)) + "@" + strconv.FormatInt(r.Offset, 10)
-	t, c, err := s.dec.DecodeRecord(r.Key, r.Value, debezium.Meta{Seq: r.Offset, Time: r.Timestamp.UTC(), SourcePos: pos})
+	t, c, err := s.dec.DecodeRecord(r.Key, r.Value, debezium.Meta{Seq: r.Offset, Time: r.Timestamp.UTC(), SourcePos: pos, Stream: k.String()})
 	var unknown *debezium.UnknownTableError
+	var trunc *debezium.TruncateError
 	switch {
 	case errors.Is(err, debezium.ErrSkip), errors.As(err, &unknown):
-		return // a tombstone, an outbox row's delete, a table not captured
+		return nil // a tombstone, an outbox row's delete, a table not captured
+	case errors.Is(err, debezium.ErrMessage):
+		runstats.Add(runstats.Messages, "kafka", 1)
+		return nil
+	case errors.As(err, &trunc) && s.cfg.Truncate == debezium.TruncateIgnore:
+		runstats.Add(runstats.Truncates, trunc.Table, 1)
+		slog.Warn("kafka source: truncate ignored (truncate: ignore): the views keep the table's rows", "table", trunc.Table, "at", pos)
+		return nil
+	case trunc != nil:
+		return fmt.Errorf("kafka source: %s: %w", pos, err)
 	case err != nil:
 		d := change.DeadLetter{Stage: change.StageDecode, Position: change.Position(r.Offset), SourcePos: pos,
 			Reason: err.Error(), Row: rawRow(r.Value)}
@@ -287,7 +308,7 @@ func (s *stream) record(p *change.Progress, k tp, r *kgo.Record) {
 			d.Table = t.QualifiedName()
 		}
 		p.DeadLetters = append(p.DeadLetters, d)
-		return
+		return nil
 	}
 	if n := len(p.Batches); n > 0 && p.Batches[n-1].Table == t && len(p.Batches[n-1].Changes) < s.cfg.BatchSize {
 		p.Batches[n-1].Changes = append(p.Batches[n-1].Changes, c)
@@ -297,6 +318,7 @@ func (s *stream) record(p *change.Progress, k tp, r *kgo.Record) {
 	if c.CommitTime.After(p.CommitTime) {
 		p.CommitTime = c.CommitTime
 	}
+	return nil
 }
 
 // rawRow is a record's value for a dead letter: itself when it is JSON,
@@ -312,7 +334,7 @@ func rawRow(v []byte) change.JSON {
 // with exactly those offsets, never the client's poll position). An older
 // or equal checkpoint is a no-op.
 func (s *stream) Ack(ctx context.Context, cp change.Checkpoint) error {
-	o, err := parseCheckpoint(cp)
+	o, _, err := parseCheckpoint(cp)
 	if err != nil {
 		return fmt.Errorf("kafka source: acknowledging: %w", err)
 	}

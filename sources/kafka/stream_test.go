@@ -93,7 +93,7 @@ func TestStreamChanges(t *testing.T) {
 	if len(dead) != 0 {
 		t.Errorf("dead letters %+v", dead)
 	}
-	if want := change.Checkpoint("customers:0@2,customers:1@0,customers:2@0,orders:0@2,orders:1@3,orders:2@3"); cp != want {
+	if want := change.Checkpoint("customers:0@2~125.0,customers:1@0,customers:2@0,orders:0@2~150.0,orders:1@3~160.0,orders:2@3~130.0"); cp != want {
 		t.Errorf("checkpoint %s, want %s", cp, want)
 	}
 	s := st.(*stream)
@@ -108,7 +108,7 @@ func TestStreamChanges(t *testing.T) {
 	for _, b := range batches {
 		for _, c := range b.Changes {
 			k := b.Table.QualifiedName() + " " + change.KeyString(c.Key)
-			perKey[k] = append(perKey[k], c.Op.String()+"@"+c.Position.String())
+			perKey[k] = append(perKey[k], c.Op.String()+"@"+posText(c.Position))
 			all = append(all, c)
 		}
 	}
