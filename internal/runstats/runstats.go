@@ -33,8 +33,8 @@ const (
 	// wrote as null (its infinity policy), per view@sink.
 	InfinityClamped = "infinity_clamped"
 	InfinityNulled  = "infinity_nulled"
-	Messages    = "messages"    // logical decoding messages (Debezium op m) skipped, per source kind
-	Truncates   = "truncates"   // truncates ignored (truncate: ignore), per table
+	Messages        = "messages"  // logical decoding messages (Debezium op m) skipped, per source kind
+	Truncates       = "truncates" // truncates ignored (truncate: ignore), per table
 )
 
 var counters sync.Map // name -> *atomic.Int64
