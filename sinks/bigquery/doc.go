@@ -80,7 +80,10 @@
 //	           cannot hold NULL, so a row with a null element is
 //	           dead-lettered (filter nulls in the mapping, or map the field to
 //	           json), and a null array reads back as an empty one. Arrays of
-//	           mixed, unknown, array or object elements are one JSON value.
+//	           mixed, unknown, array or object elements are one JSON value:
+//	           a joined view's each: fields and many-join aliases (arrays of
+//	           objects, *change.Doc or map[string]any elements) included, with
+//	           their nested objects; ScanView reads them back parsed
 //	object     STRUCT of its fields (fields of the value beyond them are not
 //	           written); an object without declared fields is JSON
 //
