@@ -3,6 +3,10 @@ package pipelines
 import (
 	"context"
 
+	"github.com/beamsync/beamsync/sources/files"
+	"github.com/beamsync/beamsync/sources/mysql"
+	"github.com/beamsync/beamsync/sources/postgres"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/beamsync/beamsync/change"
@@ -91,3 +95,26 @@ func (j *Job) sourceKind() string {
 	}
 	return j.Source.Kind
 }
+
+// SourceSpecs returns the job's sources: its one source, or each of
+// sources:.
+func (j *Job) SourceSpecs() []*SourceSpec {
+	if len(j.Sources) == 0 {
+		return []*SourceSpec{&j.Source}
+	}
+	out := make([]*SourceSpec, len(j.Sources))
+	for i := range j.Sources {
+		out[i] = &j.Sources[i]
+	}
+	return out
+}
+
+// SnapshotConfig returns what a snapshot of a postgres or mysql source
+// needs: the DSN (from the environment) and its chunking settings.
+func (j *Job) SnapshotConfig(s *SourceSpec) (dsn string, pg postgres.Config, my mysql.Config, err error) {
+	dsn, err = j.dsnOf(s)
+	return dsn, s.postgresConfig(), s.mysqlConfig(), err
+}
+
+// FilesConfigsOf returns the file configurations of a files source.
+func (j *Job) FilesConfigsOf(s *SourceSpec) []files.Config { return j.filesConfigs(s) }

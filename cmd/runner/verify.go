@@ -12,12 +12,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/beamsync/beamsync/change"
+	"github.com/beamsync/beamsync/joins"
 	"github.com/beamsync/beamsync/pipelines"
 	"github.com/beamsync/beamsync/sinks/bigquery"
 	"github.com/beamsync/beamsync/sinks/dynamodb"
@@ -80,20 +82,10 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "runner verify: a kafka source cannot be read afresh: verify reads postgres, mysql and files sources")
 		return exitFail
 	}
-	if len(j.Sources) > 0 {
-		fmt.Fprintln(stderr, "runner verify: a job with several sources cannot be verified yet: verify reads one postgres, mysql or files source")
-		return exitFail
-	}
 	plan, err := pipelines.Prepare(ctx, j)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return exitFail
-	}
-	for _, v := range plan.Views {
-		if len(v.Mapping.Joins()) > 0 {
-			fmt.Fprintf(stderr, "runner verify: view %s has joins, which verify cannot reconcile yet\n", v.Name)
-			return exitFail
-		}
 	}
 	views := plan.Views
 	if *only != "" {
@@ -147,70 +139,174 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return code
 }
 
-// readExpected reads the source once (one snapshot of the views' tables)
-// and maps the rows of each view.
+// readExpected reads the sources once (one snapshot of each source's
+// tables the views read) and maps the rows of each view; views with joins
+// are composed from a scratch store of the rows of every table they read.
 func readExpected(ctx context.Context, plan *pipelines.Plan, views []pipelines.PlannedView) (map[string]verify.Expected, error) {
 	j := plan.Job
-	builders := map[string][]*verify.ExpectedBuilder{} // by qualified table name
-	var tables []*change.Table
+	key := func(t *change.Table) string { return t.Source + "\x00" + t.QualifiedName() }
+	builders := map[string][]*verify.ExpectedBuilder{} // by table, for views of one table
+	need := map[string]*change.Table{}                 // the tables to read
 	byView := map[string]*verify.ExpectedBuilder{}
+	var joined []pipelines.PlannedView
 	for _, v := range views {
+		if len(v.Mapping.Joins()) > 0 {
+			joined = append(joined, v)
+			for _, t := range v.View.Joined {
+				need[key(t)] = t
+			}
+			continue
+		}
 		b := verify.NewExpectedBuilder(v.Mapping)
 		byView[v.Name] = b
-		q := v.View.Table.QualifiedName()
-		if _, seen := builders[q]; !seen {
-			tables = append(tables, v.View.Table)
+		builders[key(v.View.Table)] = append(builders[key(v.View.Table)], b)
+		need[key(v.View.Table)] = v.View.Table
+	}
+	var w *joins.Writer
+	var jviews []*joins.View
+	jtables := map[string]bool{}
+	if len(joined) > 0 {
+		dir, err := os.MkdirTemp("", "beamsync-verify-joins-")
+		if err != nil {
+			return nil, err
 		}
-		builders[q] = append(builders[q], b)
+		defer os.RemoveAll(dir)
+		store, err := joins.Open(dir, joins.Options{NoSync: true})
+		if err != nil {
+			return nil, err
+		}
+		defer store.Close()
+		for _, v := range joined {
+			jv := joins.NewView(store, v.Mapping)
+			jviews = append(jviews, jv)
+			for _, t := range jv.Tables() {
+				jtables[key(t)] = true
+			}
+		}
+		w = store.NewWriter(true)
+		defer w.Close()
 	}
 	emit := func(bt change.Batch) error {
-		for _, b := range builders[bt.Table.QualifiedName()] {
+		for _, b := range builders[key(bt.Table)] {
 			if err := b.Add(bt); err != nil {
 				return err
 			}
 		}
+		if w != nil && jtables[key(bt.Table)] {
+			return w.Apply(bt)
+		}
 		return nil
 	}
-	var position uint64 // the snapshot's consistent point (0: take the rows' greatest)
-	s := j.Source
-	switch s.Kind {
-	case pipelines.SourcePostgres, pipelines.SourceMySQL:
-		dsn, err := j.DSN()
+	positions := map[string]uint64{} // each source's snapshot position, by source name
+	for _, s := range j.SourceSpecs() {
+		var tables []*change.Table
+		for _, t := range plan.Tables {
+			if t.Source == s.Name && need[key(t)] != nil {
+				tables = append(tables, t)
+			}
+		}
+		if len(tables) == 0 {
+			continue
+		}
+		switch s.Kind {
+		case pipelines.SourcePostgres, pipelines.SourceMySQL:
+			dsn, pgCfg, myCfg, err := j.SnapshotConfig(s)
+			if err != nil {
+				return nil, err
+			}
+			if s.Kind == pipelines.SourcePostgres {
+				info, err := postgres.Snapshot(ctx, dsn, pgCfg, tables, emit)
+				if err != nil {
+					return nil, fmt.Errorf("postgres snapshot ($%s): %w", s.DSNEnv, err)
+				}
+				positions[s.Name] = uint64(info.Position)
+			} else {
+				info, err := mysql.Snapshot(ctx, dsn, myCfg, tables, emit)
+				if err != nil {
+					return nil, fmt.Errorf("mysql snapshot ($%s): %w", s.DSNEnv, err)
+				}
+				positions[s.Name] = uint64(info.Position)
+			}
+		case pipelines.SourceFiles:
+			for _, cfg := range j.FilesConfigsOf(s) {
+				err := files.Read(ctx, cfg, tables, emit, func(change.DeadLetter) error { return nil })
+				if err != nil {
+					return nil, fmt.Errorf("reading %s: %w", cfg.Path, err)
+				}
+			}
+		default:
+			return nil, fmt.Errorf("source kind %q cannot be read afresh", s.Kind)
+		}
+	}
+	out := make(map[string]verify.Expected, len(byView)+len(jviews))
+	for _, v := range views {
+		if b := byView[v.Name]; b != nil {
+			e := b.Finish()
+			if p := positions[v.View.Table.Source]; p != 0 {
+				e.Position = p
+			}
+			out[v.Name] = e
+		}
+	}
+	if w != nil {
+		if err := w.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	for _, jv := range jviews {
+		e, err := composeExpected(ctx, jv)
 		if err != nil {
 			return nil, err
 		}
-		if s.Kind == pipelines.SourcePostgres {
-			info, err := postgres.Snapshot(ctx, dsn, j.PostgresConfig(), tables, emit)
-			if err != nil {
-				return nil, fmt.Errorf("postgres snapshot ($%s): %w", s.DSNEnv, err)
-			}
-			position = uint64(info.Position)
-		} else {
-			info, err := mysql.Snapshot(ctx, dsn, j.MySQLConfig(), tables, emit)
-			if err != nil {
-				return nil, fmt.Errorf("mysql snapshot ($%s): %w", s.DSNEnv, err)
-			}
-			position = uint64(info.Position)
-		}
-	case pipelines.SourceFiles:
-		for _, cfg := range j.FilesConfigs() {
-			err := files.Read(ctx, cfg, plan.Tables, emit, func(change.DeadLetter) error { return nil })
-			if err != nil {
-				return nil, fmt.Errorf("reading %s: %w", cfg.Path, err)
-			}
-		}
-	default:
-		return nil, fmt.Errorf("source kind %q cannot be read afresh", s.Kind)
-	}
-	out := make(map[string]verify.Expected, len(byView))
-	for name, b := range byView {
-		e := b.Finish()
-		if position != 0 {
-			e.Position = position
-		}
-		out[name] = e
+		out[jv.Mapping().View()] = e
 	}
 	return out, nil
+}
+
+// composeExpected maps every row of a joined view's source, with the rows
+// its joins attach. A joined view's rows carry the time of the run that
+// wrote them as their version: none can be ahead of now.
+func composeExpected(ctx context.Context, jv *joins.View) (verify.Expected, error) {
+	m := jv.Mapping()
+	now := change.Position(time.Now().UnixMicro())
+	e := verify.Expected{Position: uint64(now)}
+	ev := m.NewEvaluator()
+	var recs []change.Record
+	t := m.Table()
+	err := jv.ScanSource(func(row []any, _ change.Position) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		aliases, ok, err := jv.Compose(row)
+		if err != nil || !ok {
+			return err
+		}
+		key := make([]any, len(t.Key))
+		for i, k := range t.Key {
+			key[i] = row[k]
+		}
+		recs, err = ev.ApplyJoined(&change.Change{Op: change.OpRead, Key: key, After: row, Position: now}, aliases, recs[:0])
+		if err != nil {
+			e.MapErrors++
+			if e.FirstMapError == nil {
+				e.FirstMapError = err
+			}
+			return nil
+		}
+		for _, r := range recs {
+			if r.Delete {
+				continue
+			}
+			vr, err := verify.RecordRow(r)
+			if err != nil {
+				return err
+			}
+			e.Rows = append(e.Rows, vr)
+		}
+		return nil
+	})
+	verify.SortRows(e.Rows)
+	return e, err
 }
 
 // readSink reads the rows a sink stores for a view, in canonical form.
