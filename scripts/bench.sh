@@ -8,6 +8,8 @@
 #      (backlog drain changes/s, commit -> written latency p50/p99 at 5k/s)
 #   4. stream view: the file sink's stream writer into a 100k-row view vs a
 #      3M-row view (changes/s, commit -> acknowledged latency p50/p99)
+#   5. join: a batch joined view (orders + customers lookup + lines nested)
+#      vs a plain-Go in-memory hash join of the same tables (orders/s, peak RSS, 1x and 3x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 was_running=0
@@ -19,6 +21,7 @@ go build -o bin/runner ./cmd/runner
 go build -o bin/bench-snapshot ./internal/bench/snapshot
 go build -o bin/bench-cdc ./internal/bench/cdc
 go build -o bin/bench-streamview ./internal/bench/streamview
+go build -o bin/bench-join ./internal/bench/join
 
 echo "== snapshot"
 bin/bench-snapshot -rows "${BENCH_ROWS:-1000000}" -runner bin/runner -work out/bench
@@ -34,3 +37,7 @@ bin/bench-cdc -updates "${BENCH_CDC_UPDATES:-100000}" -work out/bench-cdc 2>&1 |
 echo
 echo "== stream view: file sink stream writer, 100,000-row view vs 3,000,000-row view"
 bin/bench-streamview -small "${BENCH_STREAM_SMALL:-100000}" -large "${BENCH_STREAM_LARGE:-3000000}" -work out/bench-streamview
+
+echo
+echo "== join: batch joined view vs a plain-Go in-memory hash join (same tables, same run)"
+bin/bench-join -orders "${BENCH_JOIN_ORDERS:-1000000}" -runner bin/runner -work out/bench-join 2>&1 | grep -v ' level='
