@@ -21,7 +21,7 @@ import (
 // Keys:
 //
 //	'R' table(4) pk...           the row: uvarint position, flags, change.AppendValues of the row
-//	'I' index(4) values... pk... an index entry (no value)
+//	'I' index(4) values... pk... an index entry: the row again (as 'R' holds it)
 //
 // where table and index are small numbers the store hands out by name
 // (Table, Index), and pk and values are join forms (keys.go).
@@ -313,12 +313,15 @@ func (w *Writer) Apply(b change.Batch) error {
 				}
 			}
 		}
-		if err := w.b.Set(rk, encodeRow(nil, storedRow{pos: c.Position, values: vals}), nil); err != nil {
+		enc := encodeRow(nil, storedRow{pos: c.Position, values: vals})
+		if err := w.b.Set(rk, enc, nil); err != nil {
 			return err
 		}
 		for _, ix := range ixs {
 			if iv, ok := project(vals, ix.cols); ok {
-				if err := w.b.Set(appendValues(indexPrefix(nil, ix, iv), pk), nil, nil); err != nil {
+				// The entry holds the row too: a lookup by the index reads
+				// its rows in one ordered scan, without a read per row.
+				if err := w.b.Set(appendValues(indexPrefix(nil, ix, iv), pk), enc, nil); err != nil {
 					return err
 				}
 			}
@@ -363,24 +366,12 @@ func (s *Store) rowsByIndex(ix *index, vals []any, fn func(pk []any, r storedRow
 		return fmt.Errorf("reading the join store: %w", err)
 	}
 	defer it.Close()
-	var pks [][]byte
 	for ok := it.First(); ok; ok = it.Next() {
-		pks = append(pks, slices.Clone(it.Key()[len(prefix):]))
-	}
-	if err := it.Error(); err != nil {
-		return fmt.Errorf("reading the join store: %w", err)
-	}
-	for _, enc := range pks {
-		k := binary.BigEndian.AppendUint32([]byte{'R'}, ix.table)
-		v, closer, err := s.db.Get(append(k, enc...))
-		if errors.Is(err, pebble.ErrNotFound) {
-			continue
-		}
+		v, err := it.ValueAndErr()
 		if err != nil {
 			return fmt.Errorf("reading the join store: %w", err)
 		}
 		r, err := decodeRow(v)
-		closer.Close()
 		if err != nil {
 			return err
 		}
@@ -391,7 +382,7 @@ func (s *Store) rowsByIndex(ix *index, vals []any, fn func(pk []any, r storedRow
 			return err
 		}
 	}
-	return nil
+	return it.Error()
 }
 
 // scanTable calls fn with every live row of a table, in primary-key order.
