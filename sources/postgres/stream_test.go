@@ -364,8 +364,9 @@ func TestStreamResume(t *testing.T) {
 	if err := st.Ack(ctx, cp); err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
+	// The running stream reports the acknowledged position to the slot.
 	waitConfirmed(t, dsn, scfg.Slot, cp)
+	st.Close()
 
 	st2, err := OpenStream(ctx, dsn, scfg, tables, cp)
 	if err != nil {
