@@ -81,6 +81,15 @@ func (t *Table) QualifiedName() string {
 	return t.Name
 }
 
+// ID names the table across a job's sources: its qualified name, after its
+// source's name in a job with several sources.
+func (t *Table) ID() string {
+	if t.Source != "" {
+		return t.Source + "." + t.QualifiedName()
+	}
+	return t.QualifiedName()
+}
+
 // ColumnIndex returns the index of the named column, or -1.
 func (t *Table) ColumnIndex(name string) int {
 	for i := range t.Columns {

@@ -34,6 +34,7 @@ type Store struct {
 	indexes map[indexKey]*index
 	byTable map[uint32][]*index
 	dropped bool
+	noSync  bool
 }
 
 type indexKey struct {
@@ -75,7 +76,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the join store in %s: %w", dir, err)
 	}
-	return &Store{dir: dir, db: db, tables: map[string]uint32{}, indexes: map[indexKey]*index{}, byTable: map[uint32][]*index{}}, nil
+	return &Store{dir: dir, db: db, noSync: o.NoSync, tables: map[string]uint32{}, indexes: map[indexKey]*index{}, byTable: map[uint32][]*index{}}, nil
 }
 
 // Close closes the store.
@@ -103,19 +104,11 @@ func (s *Store) Drop() error {
 	return errors.Join(err, os.RemoveAll(s.dir))
 }
 
-// tableID names a table across a job's sources.
-func tableID(t *change.Table) string {
-	if t.Source != "" {
-		return t.Source + "." + t.QualifiedName()
-	}
-	return t.QualifiedName()
-}
-
 // Table returns the number of a table, handing out a new one on first use.
 func (s *Store) Table(t *change.Table) uint32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := tableID(t)
+	id := t.ID()
 	n, ok := s.tables[id]
 	if !ok {
 		n = uint32(len(s.tables) + 1)
@@ -343,7 +336,7 @@ func (w *Writer) Flush() error {
 		return nil
 	}
 	opts := pebble.Sync
-	if w.blind || w.s.db == nil {
+	if w.s.noSync {
 		opts = pebble.NoSync
 	}
 	if err := w.b.Commit(opts); err != nil {
@@ -358,36 +351,19 @@ func (w *Writer) Flush() error {
 func (w *Writer) Close() { w.b.Close() }
 
 // rowsByIndex calls fn with every live row whose index columns equal vals,
-// in primary-key order.
-func (s *Store) rowsByIndex(ix *index, vals []any, fn func(pk []any, r storedRow) error) error {
-	prefix := indexPrefix(nil, ix, vals)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return fmt.Errorf("reading the join store: %w", err)
-	}
-	defer it.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return fmt.Errorf("reading the join store: %w", err)
-		}
-		r, err := decodeRow(v)
-		if err != nil {
-			return err
-		}
-		if r.deleted {
-			continue
-		}
-		if err := fn(nil, r); err != nil {
-			return err
-		}
-	}
-	return it.Error()
+// in primary-key order (index entries hold their rows).
+func (s *Store) rowsByIndex(ix *index, vals []any, fn func(r storedRow) error) error {
+	return s.scanPrefix(indexPrefix(nil, ix, vals), fn)
 }
 
 // scanTable calls fn with every live row of a table, in primary-key order.
 func (s *Store) scanTable(table uint32, fn func(r storedRow) error) error {
-	prefix := binary.BigEndian.AppendUint32([]byte{'R'}, table)
+	return s.scanPrefix(binary.BigEndian.AppendUint32([]byte{'R'}, table), fn)
+}
+
+// scanPrefix calls fn with the live rows stored under the keys with the
+// prefix, in key order.
+func (s *Store) scanPrefix(prefix []byte, fn func(r storedRow) error) error {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return fmt.Errorf("reading the join store: %w", err)

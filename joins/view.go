@@ -41,7 +41,7 @@ func (v *View) Mapping() *mappings.Mapping { return v.m }
 func (v *View) Tables() []*change.Table {
 	out := []*change.Table{v.m.Table()}
 	for _, n := range v.joins {
-		if !slices.ContainsFunc(out, func(t *change.Table) bool { return tableID(t) == tableID(n.Table) }) {
+		if !slices.ContainsFunc(out, func(t *change.Table) bool { return t.ID() == n.Table.ID() }) {
 			out = append(out, n.Table)
 		}
 	}
@@ -161,7 +161,7 @@ func (v *View) lookup(i int, key []any) ([][]any, error) {
 		return [][]any{r.values}, nil
 	}
 	var rows [][]any
-	err := v.s.rowsByIndex(vn.by, key, func(_ []any, r storedRow) error {
+	err := v.s.rowsByIndex(vn.by, key, func(r storedRow) error {
 		rows = append(rows, r.values)
 		return nil
 	})

@@ -219,10 +219,6 @@ func (v *validator) validateJoins() {
 			}
 		}
 	}
-	if len(s.Joins) > 0 && s.AllColumns {
-		// Allowed: all_columns passes the source's columns; the joins add aliases for fields.
-		_ = s
-	}
 }
 
 // JoinType returns the join's type with its default.

@@ -108,14 +108,14 @@ func (f *joinLoadFn) Setup() error {
 	f.ss, f.tables = ss, map[string]bool{}
 	for _, v := range ss.views {
 		for _, t := range v.Tables() {
-			f.tables[tableKey(t)] = true
+			f.tables[t.ID()] = true
 		}
 	}
 	return nil
 }
 
 func (f *joinLoadFn) ProcessElement(b change.Batch, emit func(int64)) error {
-	if b.Table == nil || !f.tables[tableKey(b.Table)] {
+	if b.Table == nil || !f.tables[b.Table.ID()] {
 		return nil
 	}
 	if f.w == nil {
@@ -235,14 +235,6 @@ func keyValues(t *change.Table, row []any) []any {
 		k[i] = row[c]
 	}
 	return k
-}
-
-// tableKey names a table across a job's sources.
-func tableKey(t *change.Table) string {
-	if t.Source != "" {
-		return t.Source + "\x00" + t.QualifiedName()
-	}
-	return t.QualifiedName()
 }
 
 func init() {

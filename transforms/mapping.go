@@ -82,7 +82,7 @@ func (f *mapFn) Setup() error {
 		if err != nil {
 			return fmt.Errorf("compiling mapping %s: %w", v.File, err)
 		}
-		name := tableKey(v.Table)
+		name := v.Table.ID()
 		f.byTable[name] = append(f.byTable[name], &boundView{file: v.File, sinks: v.Sinks, base: shapeOf(v.Table),
 			shapes: map[string]*shapedView{}, m: m, eval: m.NewEvaluator()})
 	}
@@ -93,7 +93,7 @@ func (f *mapFn) ProcessElement(ctx context.Context, b change.Batch, emit func(ch
 	if b.Table == nil {
 		return errors.New("mapping: batch without a table schema")
 	}
-	views := f.byTable[tableKey(b.Table)]
+	views := f.byTable[b.Table.ID()]
 	if b.Ack.IsZero() {
 		for _, bv := range views {
 			if err := bv.apply(b, emit, dead); err != nil {

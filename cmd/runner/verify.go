@@ -144,7 +144,7 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // are composed from a scratch store of the rows of every table they read.
 func readExpected(ctx context.Context, plan *pipelines.Plan, views []pipelines.PlannedView) (map[string]verify.Expected, error) {
 	j := plan.Job
-	key := func(t *change.Table) string { return t.Source + "\x00" + t.QualifiedName() }
+	key := (*change.Table).ID
 	builders := map[string][]*verify.ExpectedBuilder{} // by table, for views of one table
 	need := map[string]*change.Table{}                 // the tables to read
 	byView := map[string]*verify.ExpectedBuilder{}
